@@ -1,0 +1,169 @@
+"""Command line: `python main.py MODEL MODE [flags]`, for example `python main.py alad run`.
+
+Flags mirror the original ALAD and EGBAD command lines. Run with --help for
+every flag, its unit and its default.
+"""
+
+import sys
+
+from absl import app, flags, logging
+
+from alad_tf import data, models
+from alad_tf.evaluation import THRESHOLD_MODES
+
+MODES = ("run",)
+
+FLAGS = flags.FLAGS
+
+flags.DEFINE_enum("dataset", "kdd", sorted(data.LOADERS), "Dataset to train and test on.")
+flags.DEFINE_integer(
+    "nb_epochs", None,
+    "Number of training epochs (full passes over the training rows). Default: the "
+    "model's default for the dataset (ALAD on kdd: 10). 0 scores the untrained or "
+    "resumed model.",
+    lower_bound=0,
+)
+flags.DEFINE_integer(
+    "label", 0,
+    "kdd: no effect (the run folder records it). Image datasets: the class whose "
+    "meaning the dataset defines.",
+)
+flags.DEFINE_enum(
+    "m", "fm", ["cross-e", "fm"],
+    "Primary score of the exported model's decision: cross-e uses the ch score, fm "
+    "the feature-matching score. ALAD always computes and reports all four scores.",
+)
+flags.DEFINE_float("w", 0.1, "Weight of the discriminator term in the BiGAN score (0 to 1). Unused by ALAD.")
+flags.DEFINE_integer("d", 1, "Norm degree of the feature-matching (fm) score.", lower_bound=1)
+flags.DEFINE_integer(
+    "rd", 42, "Random seed of Python, NumPy, TensorFlow, data shuffling and latent sampling."
+)
+flags.DEFINE_bool(
+    "enable_sm", False,
+    "Also write per-batch loss summaries to TensorBoard (one training step per "
+    "tf.function call, so slower).",
+)
+flags.DEFINE_bool("enable_dzz", False, "Add the D_zz latent cycle term to the generator and encoder losses.")
+flags.DEFINE_bool(
+    "enable_early_stop", False,
+    "Stop when the validation fm score has not decreased for 11 epochs and score "
+    "with the best epoch's weights. Holds out 10 % of the training rows.",
+)
+flags.DEFINE_bool("sn", False, "Spectrally normalise the discriminators' hidden layers.")
+flags.DEFINE_string(
+    "data_dir", None,
+    "Folder searched first for dataset files, before $ALAD_TF_DATA_DIR, ./data and "
+    "the Keras cache (~/.keras/datasets).",
+)
+flags.DEFINE_string("logdir", "logs", "Folder of run folders, TensorBoard logs and the global results.csv.")
+flags.DEFINE_integer(
+    "batch_size", None, "Rows per training step and per scoring chunk. Default: the reference value (kdd: 50).",
+    lower_bound=1,
+)
+flags.DEFINE_float(
+    "learning_rate", None, "Adam learning rate. Default: the reference value (kdd: 1e-5).",
+)
+flags.DEFINE_enum(
+    "threshold", "test_percentile", list(THRESHOLD_MODES),
+    "Decision threshold rule. test_percentile: the original rule, a percentile of the "
+    "test scores at the known contamination (kdd: 80th). train_percentile: a "
+    "percentile of held-out training scores (default 95th), with no test prior.",
+)
+flags.DEFINE_float(
+    "threshold_percentile", None,
+    "Percentile (0 to 100) overriding the threshold rule's default.",
+    lower_bound=0, upper_bound=100,
+)
+flags.DEFINE_bool("scale", False, "MinMax-scale tabular features, fitted on the training rows. The original never scales.")
+flags.DEFINE_bool(
+    "resume", False,
+    "Continue the latest run with the same settings from its last checkpoint, up to "
+    "--nb_epochs. Without it every run starts fresh in a new folder.",
+)
+flags.DEFINE_string(
+    "export_dir", None,
+    "Also copy the exported SavedModel to this folder, which must not exist. The "
+    "run folder always gets one under saved_model/.",
+)
+flags.DEFINE_integer(
+    "intra_op_threads", 1,
+    "TensorFlow intra-op threads. The small networks train fastest with 1; 0 lets "
+    "TensorFlow choose.",
+    lower_bound=0,
+)
+
+
+def config_from_flags(model_name):
+    """Build a `RunConfig` from the parsed flags."""
+    from alad_tf.experiment import RunConfig
+
+    return RunConfig(
+        model=model_name,
+        dataset=FLAGS.dataset,
+        nb_epochs=FLAGS.nb_epochs,
+        label=FLAGS.label,
+        m=FLAGS.m,
+        w=FLAGS.w,
+        d=FLAGS.d,
+        rd=FLAGS.rd,
+        enable_sm=FLAGS.enable_sm,
+        enable_dzz=FLAGS.enable_dzz,
+        enable_early_stop=FLAGS.enable_early_stop,
+        sn=FLAGS.sn,
+        data_dir=FLAGS.data_dir,
+        logdir=FLAGS.logdir,
+        batch_size=FLAGS.batch_size,
+        learning_rate=FLAGS.learning_rate,
+        threshold=FLAGS.threshold,
+        threshold_percentile=FLAGS.threshold_percentile,
+        scale=FLAGS.scale,
+        resume=FLAGS.resume,
+        export_dir=FLAGS.export_dir,
+    )
+
+
+def _fail(message):
+    logging.error(message)
+    print(f"Error: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def main(argv):
+    positional = argv[1:]
+    if len(positional) != 2:
+        raise app.UsageError(
+            f"Expected two arguments, MODEL and MODE (for example: alad run), got "
+            f"{len(positional)}: {' '.join(positional) or 'none'}."
+        )
+    model_name, mode = positional
+    if model_name not in models.MODELS:
+        raise app.UsageError(
+            f"Unknown model {model_name!r}. Expected one of: {', '.join(sorted(models.MODELS))}."
+        )
+    if mode not in MODES:
+        raise app.UsageError(f"Unknown mode {mode!r}. Expected one of: {', '.join(MODES)}.")
+
+    import tensorflow as tf
+
+    if FLAGS.intra_op_threads:
+        tf.config.threading.set_intra_op_parallelism_threads(FLAGS.intra_op_threads)
+
+    from alad_tf.experiment import run_experiment
+
+    try:
+        summary = run_experiment(config_from_flags(model_name))
+    except (data.DatasetNotFoundError, ValueError, FileExistsError) as error:
+        _fail(str(error))
+    print(f"Results: {summary['run_dir']}/results.csv")
+    for method, values in summary["metrics"].items():
+        print(
+            f"{method:>3}: precision {values['precision']:.4f}  recall {values['recall']:.4f}  "
+            f"F1 {values['f1']:.4f}  AUROC {values['auroc']:.4f}"
+        )
+    print(f"SavedModel: {summary['saved_model']}")
+    print(f"TensorBoard: tensorboard --logdir {summary['flags']['logdir']}")
+
+
+def run():
+    """Entry point of `main.py` and the `alad-tf` console script."""
+    app.run(main)

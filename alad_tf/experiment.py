@@ -1,0 +1,242 @@
+"""One run end to end: data, model, training, scoring, results and export.
+
+The command line is a thin layer over `run_experiment`, which a notebook can
+call directly with a `RunConfig`.
+"""
+
+import dataclasses
+import shutil
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+from absl import logging
+
+from alad_tf import evaluation, export, results, training
+from alad_tf.data import load_dataset
+from alad_tf.models import build_model
+
+# Default number of epochs per (model, dataset), sized so that the plain
+# command finishes in under 10 minutes on a 2-core CPU.
+DEFAULT_EPOCHS = {
+    ("alad", "kdd"): 10,
+}
+
+# Datasets whose --label has no effect.
+LABEL_FREE_DATASETS = ("kdd",)
+
+
+@dataclasses.dataclass
+class RunConfig:
+    """Settings of one run. Field names follow the command-line flags.
+
+    `nb_epochs`, `batch_size` and `learning_rate` of `None` take the
+    reference values of the model and dataset.
+    """
+
+    model: str = "alad"
+    dataset: str = "kdd"
+    nb_epochs: int | None = None
+    label: int = 0
+    m: str = "fm"
+    w: float = 0.1
+    d: int = 1
+    rd: int = 42
+    enable_sm: bool = False
+    enable_dzz: bool = False
+    enable_early_stop: bool = False
+    sn: bool = False
+    data_dir: str | None = None
+    logdir: str = "logs"
+    batch_size: int | None = None
+    learning_rate: float | None = None
+    threshold: str = "test_percentile"
+    threshold_percentile: float | None = None
+    scale: bool = False
+    resume: bool = False
+    export_dir: str | None = None
+
+    def validate(self):
+        """Raise `ValueError` naming the first invalid setting."""
+        if self.nb_epochs is not None and self.nb_epochs < 0:
+            raise ValueError(f"Invalid --nb_epochs {self.nb_epochs}: expected 0 or more.")
+        if self.batch_size is not None and self.batch_size < 1:
+            raise ValueError(f"Invalid --batch_size {self.batch_size}: expected 1 or more.")
+        if self.learning_rate is not None and not self.learning_rate > 0:
+            raise ValueError(
+                f"Invalid --learning_rate {self.learning_rate}: expected a positive number."
+            )
+        if self.d < 1:
+            raise ValueError(f"Invalid --d {self.d}: expected a norm degree of 1 or more.")
+        if not 0 <= self.w <= 1:
+            raise ValueError(f"Invalid --w {self.w}: expected a weight in [0, 1].")
+        if self.threshold not in evaluation.THRESHOLD_MODES:
+            raise ValueError(
+                f"Invalid --threshold {self.threshold!r}. Expected one of: "
+                f"{', '.join(evaluation.THRESHOLD_MODES)}."
+            )
+        if self.threshold_percentile is not None and not 0 <= self.threshold_percentile <= 100:
+            raise ValueError(
+                f"Invalid --threshold_percentile {self.threshold_percentile}: "
+                f"expected a number in [0, 100]."
+            )
+        if self.export_dir and Path(self.export_dir).exists():
+            raise ValueError(
+                f"Export folder {self.export_dir} already exists. Choose another "
+                f"--export_dir or remove it first."
+            )
+
+    @property
+    def needs_validation(self):
+        return self.enable_early_stop or self.threshold == "train_percentile"
+
+
+def _log_header(config, run_name, hyperparameters, splits):
+    logging.warning("[%s] %s is training with the following parameters:", run_name, config.model.upper())
+    for label, value in [
+        ("Batch size", config.batch_size),
+        ("Starting learning rate", config.learning_rate),
+        ("EMA Decay", hyperparameters["ema_decay"]),
+        ("Degree for L norms", config.d),
+        ("Anomalous label", config.label),
+        ("Score method", config.m),
+        ("Discriminator zz enabled", config.enable_dzz),
+        ("Spectral Norm enabled", config.sn),
+        ("Epochs", config.nb_epochs),
+        ("Threshold", config.threshold),
+        ("Random seed", config.rd),
+    ]:
+        logging.info("[%s] %s: %s", run_name, label, value)
+    logging.info("[%s] %s", run_name, splits.label_note)
+    if config.dataset in LABEL_FREE_DATASETS:
+        logging.info(
+            "[%s] --label %d has no effect on %s; it only names the run folder.",
+            run_name, config.label, config.dataset,
+        )
+    logging.info(
+        "[%s] Data: %d training rows, %s validation rows, %d test rows (%.2f %% anomalous), "
+        "%d features",
+        run_name, len(splits.x_train),
+        "no" if splits.x_valid is None else len(splits.x_valid),
+        len(splits.x_test), 100 * splits.y_test.mean(), splits.num_features,
+    )
+
+
+def run_experiment(config):
+    """Train, score, evaluate and export one detector.
+
+    Args:
+        config: A `RunConfig`.
+
+    Returns:
+        The summary dict that is also written to `summary.json` in the run
+        folder.
+    """
+    config = dataclasses.replace(config)
+    config.validate()
+    started = time.time()
+
+    # Seeds Python, NumPy and TensorFlow; shuffling and latent sampling take
+    # their own seeds from --rd below.
+    keras.utils.set_random_seed(config.rd)
+
+    logging.info("Data loading...")
+    splits = load_dataset(
+        config.dataset, data_dir=config.data_dir, scale=config.scale,
+        validation=config.needs_validation,
+    )
+
+    model, hyperparameters = build_model(
+        config.model, config.dataset, splits.num_features, spectral_norm=config.sn,
+        seed=config.rd, enable_dzz=config.enable_dzz, score_degree=config.d,
+    )
+    if config.nb_epochs is None:
+        config.nb_epochs = DEFAULT_EPOCHS[(config.model, config.dataset)]
+    if config.batch_size is None:
+        config.batch_size = hyperparameters["batch_size"]
+    if config.learning_rate is None:
+        config.learning_rate = hyperparameters["learning_rate"]
+    primary = model.primary_score(config.m)
+
+    run_dir, resumed = results.resolve_run_dir(
+        config.logdir, results.run_folder_name(config), config.resume
+    )
+    run_name = f"{config.model}.{config.dataset}.label{config.label}.rd{config.rd}"
+    logging.info("[%s] Run folder: %s%s", run_name, run_dir, " (resumed)" if resumed else "")
+    _log_header(config, run_name, hyperparameters, splits)
+
+    model.compile(
+        learning_rate=config.learning_rate,
+        steps_per_execution=1 if config.enable_sm else training.STEPS_PER_EXECUTION,
+    )
+    logging.info("[%s] Start training...", run_name)
+    training_started = time.time()
+    fit = training.train(
+        model,
+        splits.x_train,
+        epochs=config.nb_epochs,
+        batch_size=config.batch_size,
+        seed=config.rd,
+        checkpoint_dir=str(run_dir / "checkpoints"),
+        tensorboard_dir=str(run_dir),
+        run_name=run_name,
+        x_valid=splits.x_valid,
+        early_stop=config.enable_early_stop,
+        batch_summaries=config.enable_sm,
+    )
+    training_seconds = time.time() - training_started
+
+    logging.warning("[%s] Testing evaluation...", run_name)
+    scorer = evaluation.Scorer(model, batch_size=config.batch_size)
+    test_scores, mean_inference_time = scorer.score(splits.x_test)
+    valid_scores = None
+    if splits.x_valid is not None:
+        valid_scores, _ = scorer.score(splits.x_valid)
+    metrics = evaluation.evaluate_scores(
+        splits.y_test, test_scores, config.threshold, splits.test_percentile,
+        valid_scores=valid_scores, threshold_percentile=config.threshold_percentile,
+    )
+
+    steps_per_epoch = len(splits.x_train) // config.batch_size
+    step = (fit["epoch_used"] + 1) * steps_per_epoch
+    logging.info("[%s] Testing : mean inference time is %.4f", run_name, mean_inference_time)
+    for method, values in metrics.items():
+        logging.info(
+            "[%s] Testing at step %d, method %s: Prec = %.4f | Rec = %.4f | F1 = %.4f | AUROC = %.4f",
+            run_name, step, method, values["precision"], values["recall"], values["f1"],
+            values["auroc"],
+        )
+
+    results.write_test_summaries(run_dir, metrics, mean_inference_time, fit["epoch_used"] + 1)
+    results.write_run_results(run_dir, config.logdir, config, metrics, step)
+    np.savez_compressed(run_dir / "test_scores.npz", y_test=splits.y_test, **test_scores)
+
+    # A resumed run keeps its earlier export and writes a new one beside it.
+    saved_model_dir = results.free_path(run_dir / "saved_model")
+    export_info = {"run_dir": str(run_dir), "flags": dataclasses.asdict(config)}
+    export.export_saved_model(
+        model, saved_model_dir, primary, metrics[primary]["threshold"], info=export_info
+    )
+    if config.export_dir:
+        shutil.copytree(saved_model_dir, config.export_dir)
+    logging.info("[%s] SavedModel written to %s", run_name, config.export_dir or saved_model_dir)
+
+    summary = {
+        "run_dir": str(run_dir),
+        "resumed": resumed,
+        "flags": dataclasses.asdict(config),
+        "primary_score": primary,
+        "epochs_run": fit["epochs_run"],
+        "initial_epoch": fit["initial_epoch"],
+        "epoch_used": fit["epoch_used"],
+        "step": step,
+        "training_seconds": training_seconds,
+        "mean_inference_time_s": mean_inference_time,
+        "metrics": metrics,
+        "history": fit["history"],
+        "saved_model": str(saved_model_dir),
+        "total_seconds": time.time() - started,
+    }
+    results.write_summary(run_dir, summary)
+    return summary

@@ -1,0 +1,25 @@
+"""Network architectures and reference hyperparameters, by model and dataset."""
+
+from alad_tf.networks import kdd
+
+# (model, dataset) -> (network builder, reference hyperparameters).
+_ARCHITECTURES = {
+    ("alad", "kdd"): (kdd.alad_networks, kdd.ALAD_HYPERPARAMETERS),
+}
+
+
+def get_architecture(model_name, dataset_name):
+    """Return the network builder and hyperparameters of a model on a dataset.
+
+    Raises:
+        ValueError: If the model has no architecture for the dataset.
+    """
+    key = (model_name, dataset_name)
+    if key not in _ARCHITECTURES:
+        available = ", ".join(f"{m} on {d}" for m, d in sorted(_ARCHITECTURES))
+        raise ValueError(
+            f"No {model_name!r} architecture for dataset {dataset_name!r}. "
+            f"Available: {available}."
+        )
+    builder, hyperparameters = _ARCHITECTURES[key]
+    return builder, dict(hyperparameters)

@@ -1,0 +1,123 @@
+"""Run folders, result CSVs, JSON summaries and test-metric summaries."""
+
+import json
+import time
+from pathlib import Path
+
+import pandas as pd
+import tensorflow as tf
+
+# Columns of the original per-configuration results.csv, then ours.
+RUN_COLUMNS = [
+    "Method", "Step", "AUROC", "Precision", "Recall", "F1 score", "Random Seed",
+    "Threshold mode", "Threshold",
+]
+# Columns of the original global results/results.csv, then ours.
+GLOBAL_COLUMNS = [
+    "Model", "Dataset", "Method", "Weight", "Label", "Step", "AUROC", "Precision",
+    "Recall", "F1 score", "Random Seed", "Date", "Threshold mode", "Run",
+]
+
+
+def run_folder_name(config):
+    """Return the relative folder of a run, built from its model, dataset, flags, label and seed."""
+    flags = (
+        f"{config.m}_sn{int(config.sn)}_dzz{int(config.enable_dzz)}"
+        f"_es{int(config.enable_early_stop)}_{config.threshold}"
+    )
+    if config.scale:
+        flags += "_scaled"
+    return Path(config.model) / config.dataset / flags / f"label{config.label}" / f"rd{config.rd}"
+
+
+def resolve_run_dir(logdir, name, resume):
+    """Pick the folder of a run without touching earlier runs.
+
+    A new run takes `name`, or `name_2`, `name_3`, … when earlier runs exist.
+    With `resume`, the latest existing folder is reused, or a new one is
+    created when there is none.
+
+    Returns:
+        A tuple `(path, resumed)`.
+    """
+    base = Path(logdir) / name
+    free = free_path(base)
+    if resume and free != base:
+        # The latest run is the one before the first free suffix.
+        index = int(free.name.rsplit("_", 1)[1]) - 1
+        latest = base if index == 1 else base.with_name(f"{base.name}_{index}")
+        return latest, True
+    free.mkdir(parents=True)
+    return free, False
+
+
+def free_path(path):
+    """Return `path`, or the first of `path_2`, `path_3`, … that does not exist."""
+    path = Path(path)
+    if not path.exists():
+        return path
+    index = 2
+    while path.with_name(f"{path.name}_{index}").exists():
+        index += 1
+    return path.with_name(f"{path.name}_{index}")
+
+
+def write_run_results(run_dir, logdir, config, metrics, step):
+    """Write the run's results.csv and append its rows to `<logdir>/results.csv`.
+
+    Args:
+        run_dir: Folder of the run.
+        logdir: Top log folder holding the global CSV.
+        config: The run's `RunConfig`.
+        metrics: Dict of score name to `binary_metrics` dicts.
+        step: Number of training steps behind the scored weights.
+    """
+    rows, global_rows = [], []
+    date = time.ctime()
+    for method, values in metrics.items():
+        common = {
+            "Method": method,
+            "Step": step,
+            "AUROC": values["auroc"],
+            "Precision": values["precision"],
+            "Recall": values["recall"],
+            "F1 score": values["f1"],
+            "Random Seed": config.rd,
+            "Threshold mode": config.threshold,
+        }
+        rows.append({**common, "Threshold": values["threshold"]})
+        global_rows.append(
+            {
+                **common,
+                "Model": f"{config.model}_sn{config.sn}_dzz{config.enable_dzz}",
+                "Dataset": config.dataset,
+                "Weight": f"dzzenabled{config.enable_dzz}",
+                "Label": config.label,
+                "Date": date,
+                "Run": str(run_dir),
+            }
+        )
+    pd.DataFrame(rows, columns=RUN_COLUMNS).to_csv(Path(run_dir) / "results.csv", index=False)
+
+    global_csv = Path(logdir) / "results.csv"
+    pd.DataFrame(global_rows, columns=GLOBAL_COLUMNS).to_csv(
+        global_csv, mode="a", header=not global_csv.exists(), index=False
+    )
+
+
+def write_summary(run_dir, summary):
+    """Write `summary.json` in the run folder."""
+    path = Path(run_dir) / "summary.json"
+    path.write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    return path
+
+
+def write_test_summaries(tensorboard_dir, metrics, mean_inference_time, step):
+    """Write the test metrics of every score as TensorBoard scalars under `test/`."""
+    writer = tf.summary.create_file_writer(str(Path(tensorboard_dir) / "test"))
+    with writer.as_default():
+        for method, values in metrics.items():
+            for key in ("precision", "recall", "f1", "auroc", "threshold"):
+                tf.summary.scalar(f"test/{method}/{key}", values[key], step=step)
+        tf.summary.scalar("test/mean_inference_time_s", mean_inference_time, step=step)
+    writer.close()

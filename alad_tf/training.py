@@ -1,0 +1,179 @@
+"""Training loop shared by every model and dataset: datasets, callbacks, fit."""
+
+import time
+
+import keras
+import tensorflow as tf
+from absl import logging
+
+# Training steps run inside one `tf.function` call. Per-batch summaries
+# (--enable_sm) need one step per call.
+STEPS_PER_EXECUTION = 100
+
+# Early stopping ends training after this many epochs without a lower
+# validation score, as the original's counter that must exceed 10.
+EARLY_STOP_PATIENCE = 11
+
+
+def make_train_dataset(x, batch_size, seed):
+    """Zip two independently shuffled copies of `x`, batched without the last partial batch.
+
+    The discriminators train on batches of the first copy, the generator and
+    encoder on batches of the second, and both copies are reshuffled every
+    epoch, as in the original.
+    """
+    if len(x) < batch_size:
+        raise ValueError(
+            f"The training split has {len(x)} rows, fewer than one batch of "
+            f"{batch_size}. Pass a smaller --batch_size."
+        )
+    rows = tf.data.Dataset.from_tensor_slices(x)
+
+    def shuffled(copy_seed):
+        return rows.shuffle(len(x), seed=copy_seed, reshuffle_each_iteration=True).batch(
+            batch_size, drop_remainder=True
+        )
+
+    return tf.data.Dataset.zip(shuffled(seed), shuffled(seed + 1)).prefetch(tf.data.AUTOTUNE)
+
+
+def make_eval_dataset(x, batch_size):
+    return tf.data.Dataset.from_tensor_slices(x).batch(batch_size)
+
+
+class EpochLogger(keras.callbacks.Callback):
+    """Log one line per epoch in the format of the original code.
+
+    For ALAD: `Epoch N | time = Ns | loss gen = … | loss enc = … | loss dis = …
+    | loss dis xz = … | loss dis xx = …`, plus `| loss dis zz = …` when the
+    D_zz term is enabled. Epochs count from 0, as in the original.
+
+    Args:
+        run_name: Name of the run, prefixed to each line.
+        fields: List of `(label, log key)` pairs printed after the time.
+    """
+
+    def __init__(self, run_name, fields):
+        super().__init__()
+        self.run_name = run_name
+        self.fields = fields
+        self._start = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        elapsed = time.time() - self._start
+        parts = [f"Epoch {epoch} | time = {elapsed:.0f}s"]
+        parts += [f"{label} = {logs[key]:.4f}" for label, key in self.fields if key in logs]
+        if "val_" + self.model.validation_tracker.name in logs:
+            parts.append(
+                f"valid {self.model.validation_score} = "
+                f"{logs['val_' + self.model.validation_tracker.name]:.4f}"
+            )
+        logging.info("[%s] %s", self.run_name, " | ".join(parts))
+
+
+def log_fields(model):
+    """Return the `(label, log key)` pairs of the per-epoch line of `model`."""
+    fields = [
+        ("loss gen", "loss_generator"),
+        ("loss enc", "loss_encoder"),
+        ("loss dis", "loss_discriminator"),
+    ]
+    if "loss_dis_xz" in model.loss_trackers:
+        fields += [("loss dis xz", "loss_dis_xz"), ("loss dis xx", "loss_dis_xx")]
+        if getattr(model, "enable_dzz", False):
+            fields.append(("loss dis zz", "loss_dis_zz"))
+    return fields
+
+
+def train(
+    model,
+    x_train,
+    epochs,
+    batch_size,
+    seed,
+    checkpoint_dir,
+    tensorboard_dir,
+    run_name,
+    x_valid=None,
+    early_stop=False,
+    batch_summaries=False,
+    extra_callbacks=(),
+):
+    """Train `model` with `keras.Model.fit` and the project's callbacks.
+
+    Args:
+        model: A compiled `AdversarialDetector`.
+        x_train: Training rows.
+        epochs: Total number of epochs. A resumed run continues up to it.
+        batch_size: Rows per training step.
+        seed: Seed of the two shuffled copies of the training data.
+        checkpoint_dir: Folder of the `keras.callbacks.BackupAndRestore`
+            checkpoint, written after every epoch. If it already holds a
+            checkpoint, training resumes from it.
+        tensorboard_dir: Folder of the TensorBoard event files.
+        run_name: Name used in log lines.
+        x_valid: Validation rows, scored each epoch. Defaults to `None`.
+        early_stop: Whether to stop when the validation score has not
+            decreased for 11 epochs, restoring the best weights. Needs
+            `x_valid`. Defaults to `False`.
+        batch_summaries: Whether TensorBoard also gets per-batch scalars.
+            Defaults to `False`.
+        extra_callbacks: More Keras callbacks. Defaults to none.
+
+    Returns:
+        A dict with `history` (the Keras history dict), `initial_epoch`,
+        `epochs_run` and `epoch_used` (the epoch whose weights the model holds
+        at the end, 0-based, or -1 if no epoch ran).
+    """
+    if early_stop and x_valid is None:
+        raise ValueError("Early stopping needs validation rows (x_valid).")
+
+    validation_data = None if x_valid is None else make_eval_dataset(x_valid, batch_size)
+    backup = keras.callbacks.BackupAndRestore(checkpoint_dir, delete_checkpoint=False)
+    callbacks = [
+        backup,
+        EpochLogger(run_name, log_fields(model)),
+        keras.callbacks.TensorBoard(
+            tensorboard_dir, update_freq=1 if batch_summaries else "epoch", write_graph=False
+        ),
+        *extra_callbacks,
+    ]
+    stopper = None
+    if early_stop:
+        # Keras restores the best weights at the end of training, stopped early or not.
+        stopper = keras.callbacks.EarlyStopping(
+            monitor=f"val_{model.validation_tracker.name}",
+            mode="min",
+            patience=EARLY_STOP_PATIENCE,
+            restore_best_weights=True,
+            verbose=0,
+        )
+        callbacks.append(stopper)
+
+    history = model.fit(
+        make_train_dataset(x_train, batch_size, seed),
+        epochs=epochs,
+        validation_data=validation_data,
+        callbacks=callbacks,
+        verbose=0,
+    )
+    # A resumed run starts at the epoch after its checkpoint.
+    initial_epoch = history.epoch[0] if history.epoch else epochs
+    epochs_run = len(history.epoch)
+    epoch_used = history.epoch[-1] if history.epoch else epochs - 1
+    if stopper is not None and stopper.best_weights is not None:
+        epoch_used = stopper.best_epoch
+        logging.info(
+            "[%s] Early stopping: scoring with the weights of epoch %d (valid %s = %.4f)",
+            run_name, epoch_used, model.validation_score, stopper.best,
+        )
+    return {
+        "history": history.history,
+        "initial_epoch": initial_epoch,
+        "epochs_run": epochs_run,
+        "epoch_used": epoch_used,
+    }

@@ -1,0 +1,117 @@
+import gzip
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from alad_tf.data import DatasetNotFoundError, kdd, load_dataset
+
+
+def test_protocol_constants(kdd_splits):
+    assert kdd_splits.x_train.shape == (198_361, 121)
+    assert kdd_splits.x_test.shape == (247_011, 121)
+    assert kdd_splits.num_features == 121
+    assert round(float(kdd_splits.y_test.mean()), 4) == 0.1969
+    assert kdd_splits.test_percentile == 80.0
+
+
+def test_training_rows_are_attacks_only(kdd_splits):
+    assert np.all(kdd_splits.y_train == 0)
+    assert kdd_splits.x_valid is None
+
+
+def test_dtypes_and_unscaled_features(kdd_splits):
+    assert kdd_splits.x_train.dtype == np.float32
+    assert kdd_splits.x_test.dtype == np.float32
+    # The reference never scales: src_bytes keeps its raw range.
+    assert kdd_splits.x_test.max() > 1e6
+
+
+def test_feature_order(kdd_splits):
+    names = kdd_splits.feature_names
+    assert names[:3] == ["duration", "src_bytes", "dst_bytes"]
+    assert names[33] == "dst_host_srv_rerror_rate"
+    assert names[34:37] == ["protocol_type-icmp", "protocol_type-tcp", "protocol_type-udp"]
+    assert names[-2:] == ["is_guest_login-0", "is_guest_login-1"]
+    assert len(names) == 121
+
+
+def test_split_and_test_adaptation_against_pandas(data_dir, kdd_splits):
+    frame = pd.read_csv(data_dir / "kddcup.data_10_percent.gz", header=None)
+    assert len(frame) == 494_021
+    train_half = frame.sample(frac=0.5, random_state=42)
+    assert len(train_half) == 247_010
+    assert int((train_half[41] != "normal.").sum()) == 198_361
+    test_half = frame.loc[~frame.index.isin(train_half.index)]
+    # Every test anomaly is kept, so the test set is the whole test half.
+    assert len(test_half) == len(kdd_splits.x_test)
+    assert int((test_half[41] == "normal.").sum()) == int(kdd_splits.y_test.sum())
+
+
+def test_validation_split_comes_from_training_rows(kdd_splits, kdd_splits_with_validation):
+    splits = kdd_splits_with_validation
+    assert splits.x_valid.shape == (19_836, 121)
+    assert len(splits.x_train) + len(splits.x_valid) == 198_361
+    assert np.array_equal(splits.x_test, kdd_splits.x_test)
+    train_rows = {row.tobytes() for row in kdd_splits.x_train[:: 1]}
+    test_rows = {row.tobytes() for row in kdd_splits.x_test}
+    valid_rows = {row.tobytes() for row in splits.x_valid}
+    assert valid_rows <= train_rows
+    # Duplicated rows exist in KDD99, so compare against rows unique to test.
+    assert not valid_rows & (test_rows - train_rows)
+
+
+def test_scale_fits_on_training_rows(data_dir):
+    splits = load_dataset("kdd", data_dir=str(data_dir), scale=True)
+    assert splits.x_train.min() == pytest.approx(0.0)
+    assert splits.x_train.max() == pytest.approx(1.0)
+    assert splits.x_test.max() > 1.0  # test rows outside the training range
+
+
+def test_reads_uncompressed_file(tmp_path, data_dir, kdd_splits):
+    target = tmp_path / "kddcup.data_10_percent_corrected"
+    with gzip.open(data_dir / "kddcup.data_10_percent.gz", "rb") as source:
+        with open(target, "wb") as output:
+            shutil.copyfileobj(source, output)
+    splits = load_dataset("kdd", data_dir=str(tmp_path))
+    assert np.array_equal(splits.x_test, kdd_splits.x_test)
+
+
+@pytest.fixture
+def empty_search_path(tmp_path, monkeypatch):
+    monkeypatch.delenv("ALAD_TF_DATA_DIR", raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_download_verifies_checksum(empty_search_path, data_dir, monkeypatch):
+    origin = (data_dir / "kddcup.data_10_percent.gz").resolve().as_uri()
+    monkeypatch.setitem(kdd.DOWNLOAD, "origin", origin)
+    path = kdd.find_or_download(kdd.FILE_NAMES, None, kdd.DOWNLOAD)
+    assert path.parent == empty_search_path / "keras_home" / "datasets"
+    assert path.stat().st_size == 2_144_903
+
+
+def test_download_rejects_wrong_checksum(empty_search_path, data_dir, monkeypatch):
+    origin = (data_dir / "kddcup.data_10_percent.gz").resolve().as_uri()
+    monkeypatch.setitem(kdd.DOWNLOAD, "origin", origin)
+    monkeypatch.setitem(kdd.DOWNLOAD, "sha256", "0" * 64)
+    with pytest.raises(DatasetNotFoundError, match="kddcup.data_10_percent.gz"):
+        kdd.find_or_download(kdd.FILE_NAMES, None, kdd.DOWNLOAD)
+
+
+def test_missing_file_names_folders_searched(empty_search_path, monkeypatch):
+    monkeypatch.setitem(kdd.DOWNLOAD, "origin", (empty_search_path / "absent.gz").as_uri())
+    with pytest.raises(DatasetNotFoundError) as error:
+        load_dataset("kdd", data_dir=str(empty_search_path / "mine"))
+    message = str(error.value)
+    assert "kddcup.data_10_percent_corrected or kddcup.data_10_percent.gz" in message
+    assert str(empty_search_path / "mine") in message
+    assert "keras_home" in message
+
+
+def test_unknown_dataset():
+    with pytest.raises(ValueError, match="Unknown dataset 'nope'. Expected one of: kdd"):
+        load_dataset("nope")
