@@ -43,3 +43,29 @@ def kdd_splits_with_validation(data_dir):
     from alad_tf.data import load_dataset
 
     return load_dataset("kdd", data_dir=str(data_dir), validation=True)
+
+
+def run_cli(*args, env=None, cwd=None, timeout=900):
+    """Run `python main.py ARGS` in a subprocess and return the completed process."""
+    import subprocess
+    import sys
+
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, str(REPO_ROOT / "main.py"), *args],
+        capture_output=True, text=True, env=full_env, cwd=cwd or REPO_ROOT, timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="session")
+def cli_run(tmp_path_factory, data_dir):
+    """A real two-epoch ALAD run on KDD99 through the command line."""
+    logdir = tmp_path_factory.mktemp("cli") / "logs"
+    result = run_cli(
+        "alad", "run", "--nb_epochs", "2", "--rd", "7", "--logdir", str(logdir),
+        "--data_dir", str(data_dir),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    run_dir = logdir / "alad" / "kdd" / "fm_sn0_dzz0_es0_test_percentile" / "label0" / "rd7"
+    return {"logdir": logdir, "run_dir": run_dir, "result": result}

@@ -1,0 +1,149 @@
+import json
+
+import pandas as pd
+import pytest
+
+from conftest import run_cli
+
+
+def test_run_prints_metrics_of_every_score(cli_run):
+    output = cli_run["result"].stdout
+    for score in ("ch", "l1", "l2", "fm"):
+        assert f"{score:>3}: precision" in output
+    assert "SavedModel:" in output
+    log = cli_run["result"].stderr
+    assert "Epoch 0 | time = " in log
+    assert "Epoch 1 | time = " in log
+    assert "loss gen = " in log and "loss dis xx = " in log
+    assert "Testing : mean inference time is" in log
+    assert "Testing at step 7934, method fm: Prec = " in log
+
+
+def test_run_folder_contents(cli_run):
+    run_dir = cli_run["run_dir"]
+    assert (run_dir / "checkpoints" / "latest.weights.h5").is_file()
+    assert (run_dir / "saved_model" / "saved_model.pb").is_file()
+    assert (run_dir / "test_scores.npz").is_file()
+    results = pd.read_csv(run_dir / "results.csv")
+    assert list(results["Method"]) == ["ch", "l1", "l2", "fm"]
+    assert list(results.columns[:7]) == [
+        "Method", "Step", "AUROC", "Precision", "Recall", "F1 score", "Random Seed",
+    ]
+    assert set(results["Threshold mode"]) == {"test_percentile"}
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["flags"]["nb_epochs"] == 2
+    assert summary["flags"]["batch_size"] == 50
+    assert summary["epochs_run"] == 2
+    assert set(summary["metrics"]) == {"ch", "l1", "l2", "fm"}
+
+
+def test_global_results_csv(cli_run):
+    table = pd.read_csv(cli_run["logdir"] / "results.csv")
+    assert list(table.columns[:12]) == [
+        "Model", "Dataset", "Method", "Weight", "Label", "Step", "AUROC", "Precision",
+        "Recall", "F1 score", "Random Seed", "Date",
+    ]
+    assert set(table["Model"]) == {"alad_snFalse_dzzFalse"}
+
+
+def test_new_run_never_overwrites_and_resume_continues(cli_run, data_dir):
+    logdir = cli_run["logdir"]
+    first = cli_run["run_dir"]
+    before = (first / "results.csv").read_bytes()
+
+    fresh = run_cli(
+        "alad", "run", "--nb_epochs", "0", "--rd", "7", "--logdir", str(logdir),
+        "--data_dir", str(data_dir),
+    )
+    assert fresh.returncode == 0, fresh.stderr[-3000:]
+    assert first.with_name("rd7_2").is_dir()
+    assert (first / "results.csv").read_bytes() == before
+
+    resumed = run_cli(
+        "alad", "run", "--nb_epochs", "3", "--rd", "7", "--logdir", str(logdir),
+        "--data_dir", str(data_dir), "--resume",
+    )
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    summary = json.loads((first.with_name("rd7_2") / "summary.json").read_text())
+    assert summary["resumed"] is True
+    assert summary["initial_epoch"] == 0
+    assert "Epoch 2 | time" in resumed.stderr
+
+
+def test_resume_of_completed_run_continues_from_checkpoint(cli_run, data_dir, tmp_path):
+    import shutil
+
+    logdir = tmp_path / "logs"
+    shutil.copytree(cli_run["logdir"] / "alad", logdir / "alad")
+    for extra in logdir.glob("alad/kdd/*/label0/rd7_*"):
+        shutil.rmtree(extra)
+    result = run_cli(
+        "alad", "run", "--nb_epochs", "3", "--rd", "7", "--logdir", str(logdir),
+        "--data_dir", str(data_dir), "--resume",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    run_dir = logdir / "alad" / "kdd" / "fm_sn0_dzz0_es0_test_percentile" / "label0" / "rd7"
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["initial_epoch"] == 2
+    assert summary["epochs_run"] == 1
+    assert "Epoch 2 | time" in result.stderr
+    assert "Epoch 0 | time" not in result.stderr
+    # The first run's export is kept; the resumed run writes a new one.
+    assert (run_dir / "saved_model").is_dir()
+    assert (run_dir / "saved_model_2").is_dir()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["alad", "run", "--dataset", "cifar"], "value should be one of <kdd>"),
+        (["alad", "run", "--nb_epochs", "-1"], "nb_epochs"),
+        (["alad", "run", "--threshold", "median"], "value should be one of"),
+        (["alad", "run", "--m", "l3"], "value should be one of"),
+        (["alad", "run", "--batch_size", "0"], "batch_size"),
+        (["alad", "run", "--threshold_percentile", "120"], "threshold_percentile"),
+        (["gan", "run"], "Unknown model 'gan'. Expected one of: alad."),
+        (["alad", "train"], "Unknown mode 'train'. Expected one of: run."),
+        (["alad"], "Expected two arguments, MODEL and MODE"),
+        (["alad", "run", "--learning_rate", "-1"], "Invalid --learning_rate -1.0"),
+    ],
+)
+def test_bad_arguments_exit_nonzero(args, message, tmp_path):
+    result = run_cli(*args, "--logdir", str(tmp_path / "logs"), timeout=300)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert not (tmp_path / "logs").exists() or not any((tmp_path / "logs").rglob("*.csv"))
+
+
+def test_missing_dataset_exits_with_clear_message(tmp_path):
+    result = run_cli(
+        "alad", "run", "--nb_epochs", "1", "--logdir", str(tmp_path / "logs"),
+        "--data_dir", str(tmp_path / "nowhere"),
+        env={"ALAD_TF_DATA_DIR": "", "ALAD_TF_OFFLINE": "1", "KERAS_HOME": str(tmp_path / "k")},
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert result.returncode == 1
+    assert "Error: Dataset file kddcup.data_10_percent_corrected or kddcup.data_10_percent.gz not found" in result.stderr
+    assert str(tmp_path / "nowhere") in result.stderr
+
+
+def test_existing_export_dir_is_rejected_before_training(tmp_path, data_dir):
+    target = tmp_path / "exported"
+    target.mkdir()
+    (target / "keep.txt").write_text("user data")
+    result = run_cli(
+        "alad", "run", "--nb_epochs", "1", "--logdir", str(tmp_path / "logs"),
+        "--data_dir", str(data_dir), "--export_dir", str(target), timeout=300,
+    )
+    assert result.returncode == 1
+    assert "Export folder" in result.stderr and "already exists" in result.stderr
+    assert (target / "keep.txt").read_text() == "user data"
+
+
+def test_help_lists_flags_with_defaults():
+    result = run_cli("--help", timeout=300)
+    text = result.stdout + result.stderr
+    for flag in ("--nb_epochs", "--[no]enable_dzz", "--threshold", "--export_dir", "--data_dir"):
+        assert flag in text
+    assert "(default: 'test_percentile')" in text

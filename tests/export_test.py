@@ -1,0 +1,66 @@
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from alad_tf.evaluation import Scorer
+from alad_tf.export import EXPORT_INFO_FILE, export_saved_model
+from alad_tf.models import build_model
+
+
+@pytest.fixture(scope="module")
+def trained_model(kdd_splits):
+    import keras
+
+    keras.utils.set_random_seed(11)
+    model, _ = build_model("alad", "kdd", 121, seed=11)
+    model.compile(learning_rate=1e-4)
+    rows = tf.constant(kdd_splits.x_train[:500])
+    for start in range(0, 500, 50):
+        batch = rows[start : start + 50]
+        model.train_step((batch, batch))
+    return model
+
+
+def test_saved_model_round_trip_matches_scorer(trained_model, kdd_splits, tmp_path):
+    rows = kdd_splits.x_test[:777]
+    expected, _ = Scorer(trained_model, batch_size=777).score(rows)
+    threshold = float(np.percentile(expected["fm"], 80))
+    path = export_saved_model(trained_model, tmp_path / "model", "fm", threshold)
+
+    loaded = tf.saved_model.load(str(path))
+    outputs = {k: v.numpy() for k, v in loaded.serve(tf.constant(rows)).items()}
+    for name in ("ch", "l1", "l2", "fm"):
+        np.testing.assert_allclose(outputs[name], expected[name], rtol=1e-5, atol=1e-5, err_msg=name)
+    np.testing.assert_array_equal(outputs["score"], outputs["fm"])
+    np.testing.assert_array_equal(outputs["is_anomaly"], outputs["fm"] >= threshold)
+    assert outputs["is_anomaly"].dtype == bool
+
+    signature = loaded.signatures["serving_default"]
+    served = signature(x=tf.constant(rows[:5]))
+    np.testing.assert_allclose(served["fm"].numpy(), expected["fm"][:5], rtol=1e-5, atol=1e-5)
+
+    info = json.loads((path / EXPORT_INFO_FILE).read_text())
+    assert info["primary_score"] == "fm"
+    assert info["threshold"] == pytest.approx(threshold)
+    assert info["num_features"] == 121
+
+
+def test_export_rejects_wrong_width(trained_model, tmp_path):
+    path = export_saved_model(trained_model, tmp_path / "model", "ch", 0.5)
+    loaded = tf.saved_model.load(str(path))
+    with pytest.raises((ValueError, TypeError)):
+        loaded.serve(tf.zeros((2, 120)))
+
+
+def test_export_never_overwrites(trained_model, tmp_path):
+    target = tmp_path / "model"
+    target.mkdir()
+    with pytest.raises(FileExistsError, match="already exists"):
+        export_saved_model(trained_model, target, "fm", 1.0)
+
+
+def test_export_rejects_unknown_primary_score(trained_model, tmp_path):
+    with pytest.raises(ValueError, match="Unknown primary score 'auc'"):
+        export_saved_model(trained_model, tmp_path / "model", "auc", 1.0)
