@@ -19,7 +19,7 @@ flags.DEFINE_enum("dataset", "kdd", sorted(data.LOADERS), "Dataset to train and 
 flags.DEFINE_integer(
     "nb_epochs", None,
     "Number of training epochs (full passes over the training rows). Default: the "
-    "model's default for the dataset (ALAD on kdd: 10). 0 scores the untrained or "
+    "model's default for the dataset (kdd: 10). 0 scores the untrained or "
     "resumed model.",
     lower_bound=0,
 )
@@ -30,10 +30,12 @@ flags.DEFINE_integer(
 )
 flags.DEFINE_enum(
     "m", "fm", ["cross-e", "fm"],
-    "Primary score of the exported model's decision: cross-e uses the ch score, fm "
-    "the feature-matching score. ALAD always computes and reports all four scores.",
+    "Primary score, used for the exported model's decision. ALAD: cross-e picks the "
+    "ch score, fm the feature-matching score (all four are always reported). BiGAN: "
+    "the discriminator term of the score, cross-entropy or feature matching (both "
+    "variants are always reported).",
 )
-flags.DEFINE_float("w", 0.1, "Weight of the discriminator term in the BiGAN score (0 to 1). Unused by ALAD.")
+flags.DEFINE_float("w", 0.1, "BiGAN: weight w of the discriminator term in (1 - w) * reconstruction + w * discriminator term (0 to 1). Unused by ALAD.")
 flags.DEFINE_integer("d", 1, "Norm degree of the feature-matching (fm) score.", lower_bound=1)
 flags.DEFINE_integer(
     "rd", 42, "Random seed of Python, NumPy, TensorFlow, data shuffling and latent sampling."
@@ -43,10 +45,13 @@ flags.DEFINE_bool(
     "Also write per-batch loss summaries to TensorBoard (one training step per "
     "tf.function call, so slower).",
 )
-flags.DEFINE_bool("enable_dzz", False, "Add the D_zz latent cycle term to the generator and encoder losses.")
+flags.DEFINE_bool(
+    "enable_dzz", False, "ALAD: add the D_zz latent cycle term to the generator and encoder losses."
+)
 flags.DEFINE_bool(
     "enable_early_stop", False,
-    "Stop when the validation fm score has not decreased for 11 epochs and score "
+    "Stop when the mean validation score (ALAD: fm; BiGAN: the --m score) has not "
+    "decreased for 11 epochs and score "
     "with the best epoch's weights. Holds out 10 % of the training rows.",
 )
 flags.DEFINE_bool("sn", False, "Spectrally normalise the discriminators' hidden layers.")

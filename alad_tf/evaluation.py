@@ -42,10 +42,10 @@ class Scorer:
             x: Array of shape `(n_rows, n_features)`.
 
         Returns:
-            A tuple `(scores, mean_batch_seconds)`: a dict of score name to a
-            float array of length `n_rows` (higher means more anomalous), and
-            the mean wall time of one full chunk in seconds (over the partial
-            chunk alone when there is no full chunk).
+            A tuple `(scores, mean_batch_seconds)`. `scores` maps each score
+            name to a float array of length `n_rows`, higher for more
+            anomalous rows. `mean_batch_seconds` is the mean wall time of one
+            full chunk, or of the partial chunk when there is no full chunk.
         """
         x = np.asarray(x, dtype=np.float32)
         expected = self.model.networks["encoder"].input_shape[-1]

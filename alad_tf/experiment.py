@@ -15,12 +15,13 @@ from absl import logging
 
 from alad_tf import evaluation, export, results, training
 from alad_tf.data import load_dataset
-from alad_tf.models import build_model
+from alad_tf.models import MODELS, build_model
 
 # Default number of epochs per (model, dataset), sized so that the plain
 # command finishes in under 10 minutes on a 2-core CPU.
 DEFAULT_EPOCHS = {
     ("alad", "kdd"): 10,
+    ("bigan", "kdd"): 10,
 }
 
 # Datasets whose --label has no effect.
@@ -149,7 +150,7 @@ def run_experiment(config):
 
     model, hyperparameters = build_model(
         config.model, config.dataset, splits.num_features, spectral_norm=config.sn,
-        seed=config.rd, enable_dzz=config.enable_dzz, score_degree=config.d,
+        seed=config.rd, **MODELS[config.model].options_from_config(config),
     )
     if config.nb_epochs is None:
         config.nb_epochs = DEFAULT_EPOCHS[(config.model, config.dataset)]

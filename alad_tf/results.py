@@ -22,7 +22,7 @@ GLOBAL_COLUMNS = [
 def run_folder_name(config):
     """Return the relative folder of a run, built from its model, dataset, flags, label and seed."""
     flags = (
-        f"{config.m}_sn{int(config.sn)}_dzz{int(config.enable_dzz)}"
+        f"{config.m}_w{config.w:g}_sn{int(config.sn)}_dzz{int(config.enable_dzz)}"
         f"_es{int(config.enable_early_stop)}_{config.threshold}"
     )
     if config.scale:

@@ -14,7 +14,8 @@ def test_run_prints_metrics_of_every_score(cli_run):
     log = cli_run["result"].stderr
     assert "Epoch 0 | time = " in log
     assert "Epoch 1 | time = " in log
-    assert "loss gen = " in log and "loss dis xx = " in log
+    assert "loss gen = " in log
+    assert "loss dis xx = " in log
     assert "Testing : mean inference time is" in log
     assert "Testing at step 7934, method fm: Prec = " in log
 
@@ -82,7 +83,7 @@ def test_resume_of_completed_run_continues_from_checkpoint(cli_run, data_dir, tm
         "--data_dir", str(data_dir), "--resume",
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    run_dir = logdir / "alad" / "kdd" / "fm_sn0_dzz0_es0_test_percentile" / "label0" / "rd7"
+    run_dir = logdir / "alad" / "kdd" / "fm_w0.1_sn0_dzz0_es0_test_percentile" / "label0" / "rd7"
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["initial_epoch"] == 2
     assert summary["epochs_run"] == 1
@@ -102,7 +103,7 @@ def test_resume_of_completed_run_continues_from_checkpoint(cli_run, data_dir, tm
         (["alad", "run", "--m", "l3"], "value should be one of"),
         (["alad", "run", "--batch_size", "0"], "batch_size"),
         (["alad", "run", "--threshold_percentile", "120"], "threshold_percentile"),
-        (["gan", "run"], "Unknown model 'gan'. Expected one of: alad."),
+        (["gan", "run"], "Unknown model 'gan'. Expected one of: alad, bigan."),
         (["alad", "train"], "Unknown mode 'train'. Expected one of: run."),
         (["alad"], "Expected two arguments, MODEL and MODE"),
         (["alad", "run", "--learning_rate", "-1"], "Invalid --learning_rate -1.0"),
@@ -137,7 +138,8 @@ def test_existing_export_dir_is_rejected_before_training(tmp_path, data_dir):
         "--data_dir", str(data_dir), "--export_dir", str(target), timeout=300,
     )
     assert result.returncode == 1
-    assert "Export folder" in result.stderr and "already exists" in result.stderr
+    assert "Export folder" in result.stderr
+    assert "already exists" in result.stderr
     assert (target / "keep.txt").read_text() == "user data"
 
 
@@ -147,3 +149,35 @@ def test_help_lists_flags_with_defaults():
     for flag in ("--nb_epochs", "--[no]enable_dzz", "--threshold", "--export_dir", "--data_dir"):
         assert flag in text
     assert "(default: 'test_percentile')" in text
+
+
+@pytest.mark.parametrize("method, primary", [("cross-e", "cross_e"), ("fm", "fm")])
+def test_bigan_run_both_variants(method, primary, tmp_path, data_dir, kdd_splits):
+    import numpy as np
+    import tensorflow as tf
+
+    logdir = tmp_path / "logs"
+    result = run_cli(
+        "bigan", "run", "--nb_epochs", "1", "--m", method, "--w", "0.1", "--d", "1",
+        "--rd", "42", "--logdir", str(logdir), "--data_dir", str(data_dir),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "loss enc = " in result.stderr
+    assert f"Testing at step 3967, method {primary}: Prec = " in result.stderr
+
+    run_dir = logdir / "bigan" / "kdd" / f"{method}_w0.1_sn0_dzz0_es0_test_percentile" / "label0" / "rd42"
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["primary_score"] == primary
+    assert set(summary["metrics"]) == {"cross_e", "fm"}
+
+    scores = np.load(run_dir / "test_scores.npz")
+    assert scores[primary].shape == (247_011,)
+    threshold = summary["metrics"][primary]["threshold"]
+    assert np.isclose(threshold, np.percentile(scores[primary], 80))
+
+    loaded = tf.saved_model.load(str(run_dir / "saved_model"))
+    outputs = loaded.serve(tf.constant(kdd_splits.x_test[:100]))
+    np.testing.assert_allclose(outputs["score"].numpy(), scores[primary][:100], rtol=1e-4)
+    np.testing.assert_array_equal(
+        outputs["is_anomaly"].numpy(), outputs["score"].numpy() >= np.float32(threshold)
+    )

@@ -67,5 +67,5 @@ def cli_run(tmp_path_factory, data_dir):
         "--data_dir", str(data_dir),
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    run_dir = logdir / "alad" / "kdd" / "fm_sn0_dzz0_es0_test_percentile" / "label0" / "rd7"
+    run_dir = logdir / "alad" / "kdd" / "fm_w0.1_sn0_dzz0_es0_test_percentile" / "label0" / "rd7"
     return {"logdir": logdir, "run_dir": run_dir, "result": result}

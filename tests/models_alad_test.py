@@ -157,3 +157,28 @@ def test_primary_score_mapping(model):
     assert model.primary_score("fm") == "fm"
     with pytest.raises(ValueError, match="Invalid --m 'l3'"):
         model.primary_score("l3")
+
+
+def test_summed_losses_give_each_network_its_own_gradient(model):
+    from alad_tf.models.alad import DISCRIMINATORS
+
+    rows = tf.constant(np.random.RandomState(4).rand(50, 121).astype("float32") * 1000)
+    z = model.sample_latent(50)
+    with tf.GradientTape(persistent=True) as tape:
+        logits = model._forward(rows, z)
+        losses = discriminator_losses(logits)
+        terms = generator_encoder_losses(logits, enable_dzz=True)
+        discriminator_sum = losses[0] + losses[1] + losses[2]
+        generator_encoder_sum = terms["gen_xz"] + terms["enc_xz"] + terms["cycle"]
+
+    separate = list(zip(DISCRIMINATORS, losses, [discriminator_sum] * 3))
+    separate += [
+        ("generator", terms["generator"], generator_encoder_sum),
+        ("encoder", terms["encoder"], generator_encoder_sum),
+    ]
+    for name, own_loss, summed_loss in separate:
+        variables = model.networks[name].trainable_variables
+        own = tape.gradient(own_loss, variables)
+        summed = tape.gradient(summed_loss, variables)
+        for expected, actual in zip(own, summed):
+            np.testing.assert_allclose(actual.numpy(), expected.numpy(), rtol=1e-6, err_msg=name)

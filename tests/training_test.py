@@ -3,6 +3,7 @@ import json
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from alad_tf import training
@@ -23,8 +24,7 @@ def read_scalars(folder):
     scalars = {}
     for tag in accumulator.Tags()["tensors"]:
         scalars[tag] = [
-            (event.step, float(np.asarray(keras.ops.convert_to_numpy(
-                __import__("tensorflow").make_ndarray(event.tensor_proto)))))
+            (event.step, float(tf.make_ndarray(event.tensor_proto)))
             for event in accumulator.Tensors(tag)
         ]
     for tag in accumulator.Tags()["scalars"]:
@@ -88,9 +88,8 @@ def scaled_kdd_splits(data_dir):
 
 
 def test_training_beats_untrained_model(scaled_kdd_splits):
-    # On MinMax-scaled rows a short run at a higher learning rate reliably
-    # learns to reconstruct attacks; on raw rows a few epochs are too noisy
-    # to compare.
+    # On MinMax-scaled rows, a short run at a higher learning rate learns to
+    # reconstruct attacks. On raw rows a few epochs are too noisy to compare.
     splits = scaled_kdd_splits
     rows, labels = splits.x_test[::10], splits.y_test[::10]
 
@@ -115,7 +114,7 @@ def test_train_percentile_run_via_api(data_dir, tmp_path):
     )
     summary = run_experiment(config)
     assert summary["flags"]["threshold"] == "train_percentile"
-    run_dir = tmp_path / "logs" / "alad" / "kdd" / "fm_sn0_dzz0_es0_train_percentile" / "label0" / "rd3"
+    run_dir = tmp_path / "logs" / "alad" / "kdd" / "fm_w0.1_sn0_dzz0_es0_train_percentile" / "label0" / "rd3"
     assert summary["run_dir"] == str(run_dir)
     scores = np.load(run_dir / "test_scores.npz")
     # The threshold comes from held-out training rows, not from the test

@@ -2,10 +2,12 @@
 
 from alad_tf.models.alad import ALAD
 from alad_tf.models.base import AdversarialDetector
+from alad_tf.models.bigan import BiGAN
 from alad_tf.networks import get_architecture
 
 MODELS = {
     "alad": ALAD,
+    "bigan": BiGAN,
 }
 
 
@@ -19,7 +21,8 @@ def build_model(model_name, dataset_name, input_dim, spectral_norm=False, seed=N
         spectral_norm: Whether the discriminators are spectrally normalised.
             Defaults to `False`.
         seed: Seed of latent sampling. Defaults to `None`.
-        **options: Model options, for example `enable_dzz` or `score_degree`.
+        **options: Model options, for example `enable_dzz` or `score_degree`
+            (see each model's `options_from_config`).
 
     Returns:
         A tuple `(model, hyperparameters)`, where `hyperparameters` holds the
@@ -43,4 +46,4 @@ def build_model(model_name, dataset_name, input_dim, spectral_norm=False, seed=N
     return model, hyperparameters
 
 
-__all__ = ["ALAD", "AdversarialDetector", "MODELS", "build_model"]
+__all__ = ["ALAD", "AdversarialDetector", "BiGAN", "MODELS", "build_model"]

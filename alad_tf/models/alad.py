@@ -50,8 +50,9 @@ def generator_encoder_losses(logits, enable_dzz):
 class ALAD(AdversarialDetector):
     """ALAD detector: an encoder, a generator and three discriminators.
 
-    D_xz tells real pairs (x, E(x)) from generated pairs (G(z), z). D_xx tells
-    (x, x) from (x, G(E(x))), and D_zz tells (z, z) from (z, E(G(z))). Each
+    D_xz distinguishes real pairs (x, E(x)) from generated pairs (G(z), z).
+    D_xx distinguishes (x, x) from (x, G(E(x))), and D_zz distinguishes (z, z)
+    from (z, E(G(z))). Each
     training step first updates the three discriminators on one batch, then
     the generator and encoder on a batch of an independently shuffled copy of
     the training data.
@@ -86,6 +87,10 @@ class ALAD(AdversarialDetector):
             "loss_dis_xx", "loss_dis_zz", "loss_encgen_dxx", "loss_encgen_dzz",
         ]
         self.loss_trackers = {name: keras.metrics.Mean(name=name) for name in names}
+
+    @classmethod
+    def options_from_config(cls, config):
+        return {"score_degree": config.d, "enable_dzz": config.enable_dzz}
 
     def _forward(self, x, z):
         """Run every network in training mode, as both steps of the original do."""

@@ -25,9 +25,9 @@ class AdversarialDetector(keras.Model):
     `train_step` and `score_batch`. Scores are higher for more anomalous rows.
 
     The exponential moving average (EMA) is hand-written rather than taken from
-    the optimizer's `use_ema`, because the original updates each network's
-    average right after that network's own step, with plain decay and shadows
-    that start at the initial weights, while Keras averages every variable at
+    the optimizer's `use_ema`. The original updates each network's average
+    right after that network's own step, with plain decay and shadows that
+    start at the initial weights. Keras instead averages every variable at
     every `apply` call.
 
     Args:
@@ -37,6 +37,8 @@ class AdversarialDetector(keras.Model):
         score_degree: Norm degree of the feature-matching (`fm`) score.
             Defaults to 1.
         seed: Seed of latent sampling. Defaults to `None` (not reproducible).
+        validation_score: Score tracked on validation rows. Defaults to the
+            class attribute `validation_score`.
     """
 
     # Score names returned by `score_batch`, in output order.
@@ -47,9 +49,18 @@ class AdversarialDetector(keras.Model):
     scoring_networks = ()
     # Value of --m -> score used for the exported decision.
     primary_scores = {}
+    # Whether one optimizer serves every network (ALAD) or each network has
+    # its own (EGBAD).
+    shared_optimizer = True
 
-    def __init__(self, networks, latent_dim, ema_decay, score_degree=1, seed=None, **kwargs):
+    def __init__(
+        self, networks, latent_dim, ema_decay, score_degree=1, seed=None,
+        validation_score=None, **kwargs,
+    ):
         super().__init__(**kwargs)
+        if validation_score is not None:
+            self.validation_score = validation_score
+        self.network_optimizers = {}
         self.networks = networks
         self.latent_dim = latent_dim
         self.ema_decay = ema_decay
@@ -72,20 +83,33 @@ class AdversarialDetector(keras.Model):
         return [*self.loss_trackers.values(), self.validation_tracker]
 
     def compile(self, optimizer=None, learning_rate=1e-5, **kwargs):
-        """Configure training with one Adam shared by every network.
+        """Configure training with the original's Adam settings.
+
+        Models with `shared_optimizer` use one optimizer for every network.
+        The others get one Adam per network, and `optimizer` is then the
+        discriminator's.
 
         Args:
-            optimizer: Optimizer for every network. Defaults to Adam with the
-                original settings and `learning_rate`.
-            learning_rate: Learning rate of the default optimizer.
+            optimizer: Optimizer of every network (shared) or of the
+                discriminator. Defaults to Adam with the original settings
+                (beta_1 0.5, epsilon 1e-8) and `learning_rate`.
+            learning_rate: Learning rate of the default optimizers.
             **kwargs: Passed to `keras.Model.compile`, for example
                 `steps_per_execution` or `jit_compile`.
         """
         optimizer = optimizer or reference_adam(learning_rate)
         super().compile(optimizer=optimizer, **kwargs)
-        # A Keras 3 optimizer only updates variables it was built with, and
-        # each step below updates one network's subset.
-        self.optimizer.build(self.trainable_variables)
+        if self.shared_optimizer:
+            # A Keras 3 optimizer only updates variables it was built with, and
+            # each step updates one network's subset.
+            self.optimizer.build(self.trainable_variables)
+            return
+        self.network_optimizers = {
+            name: optimizer if name == "discriminator" else reference_adam(learning_rate)
+            for name in self.networks
+        }
+        for name, network_optimizer in self.network_optimizers.items():
+            network_optimizer.build(self.networks[name].trainable_variables)
 
     def sample_latent(self, batch_size):
         return keras.random.normal(
@@ -95,7 +119,10 @@ class AdversarialDetector(keras.Model):
     def apply_step(self, network_name, gradients):
         """Apply one network's gradients, then update its moving average."""
         network = self.networks[network_name]
-        self.optimizer.apply(gradients, network.trainable_variables)
+        optimizer = (
+            self.optimizer if self.shared_optimizer else self.network_optimizers[network_name]
+        )
+        optimizer.apply(gradients, network.trainable_variables)
         if network_name in self.ema_networks:
             self._update_ema(network, self.ema_networks[network_name])
 
@@ -125,6 +152,11 @@ class AdversarialDetector(keras.Model):
         scores = self.score_batch(x)
         self.validation_tracker.update_state(scores[self.validation_score])
         return {self.validation_tracker.name: self.validation_tracker.result()}
+
+    @classmethod
+    def options_from_config(cls, config):
+        """Return the constructor options that a `RunConfig` sets."""
+        return {"score_degree": config.d}
 
     def primary_score(self, method):
         """Map a --m value to the score used for the exported decision."""

@@ -5,6 +5,7 @@ from alad_tf.networks import kdd
 # (model, dataset) -> (network builder, reference hyperparameters).
 _ARCHITECTURES = {
     ("alad", "kdd"): (kdd.alad_networks, kdd.ALAD_HYPERPARAMETERS),
+    ("bigan", "kdd"): (kdd.bigan_networks, kdd.BIGAN_HYPERPARAMETERS),
 }
 
 

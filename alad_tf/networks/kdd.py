@@ -99,3 +99,58 @@ def alad_networks(input_dim, latent_dim, spectral_norm=False):
         "discriminator_xx": alad_discriminator_xx(input_dim, spectral_norm),
         "discriminator_zz": alad_discriminator_zz(latent_dim, spectral_norm),
     }
+
+
+# Reference training hyperparameters of BiGAN (EGBAD) on KDD99.
+BIGAN_HYPERPARAMETERS = {
+    "learning_rate": 1e-5,
+    "batch_size": 50,
+    "latent_dim": 32,
+    "ema_decay": 0.9999,
+}
+
+BIGAN_LEAKY_SLOPE = 0.1
+
+
+def _bigan_leaky():
+    return keras.layers.LeakyReLU(negative_slope=BIGAN_LEAKY_SLOPE)
+
+
+def bigan_discriminator(input_dim, latent_dim, spectral_norm=False):
+    """Build the BiGAN D(x, z), returning the logit and the 128-wide feature layer.
+
+    The original names it D(z, x) but concatenates the x branch first, as here.
+    """
+    x = keras.Input((input_dim,), name="x")
+    z = keras.Input((latent_dim,), name="z")
+    hx = keras.layers.Dropout(0.2)(_bigan_leaky()(dense(128, spectral_norm)(x)))
+    hz = keras.layers.Dropout(0.2)(_bigan_leaky()(dense(128, spectral_norm)(z)))
+    h = keras.layers.Concatenate()([hx, hz])
+    features = keras.layers.Dropout(0.2)(_bigan_leaky()(dense(128, spectral_norm)(h)))
+    logit = dense(1, name="logit")(features)
+    return keras.Model([x, z], [logit, features], name="discriminator")
+
+
+def bigan_networks(input_dim, latent_dim, spectral_norm=False):
+    """Build the three BiGAN (EGBAD) networks for KDD99-like tabular data.
+
+    The encoder is Dense(64), leaky ReLU (slope 0.1), Dense(latent_dim); the
+    generator is the same as ALAD's. No batch normalisation is used.
+
+    Args:
+        input_dim: Number of input features (121 for KDD99).
+        latent_dim: Size of the latent code.
+        spectral_norm: Whether the hidden dense layers of the discriminator
+            are spectrally normalised. Defaults to `False`.
+
+    Returns:
+        A dict with keys `encoder`, `generator` and `discriminator`.
+    """
+    x = keras.Input((input_dim,), name="x")
+    z = dense(latent_dim)(_bigan_leaky()(dense(64)(x)))
+    encoder = keras.Model(x, z, name="encoder")
+    return {
+        "encoder": encoder,
+        "generator": alad_generator(input_dim, latent_dim),
+        "discriminator": bigan_discriminator(input_dim, latent_dim, spectral_norm),
+    }
