@@ -1,0 +1,40 @@
+"""Dataset protocols. Each loader returns a `Splits` instance."""
+
+from alad_tf.data import kdd
+from alad_tf.data.base import DATA_DIR_ENV, DatasetNotFoundError, Splits, search_dirs
+
+# Dataset name -> loader taking (data_dir, scale, validation).
+LOADERS = {
+    "kdd": kdd.load,
+}
+
+
+def load_dataset(name, data_dir=None, scale=False, validation=False):
+    """Load a dataset by name with its reference protocol.
+
+    Args:
+        name: One of the keys of `LOADERS`.
+        data_dir: Folder searched first for the data files. Defaults to `None`.
+        scale: Whether to MinMax-scale tabular features, fitted on the training
+            rows. Defaults to `False`.
+        validation: Whether to hold out part of the training rows as a
+            validation split. Defaults to `False`.
+
+    Returns:
+        A `Splits` instance.
+
+    Raises:
+        ValueError: If `name` is not a known dataset.
+        DatasetNotFoundError: If the data files cannot be found or downloaded.
+    """
+    if name not in LOADERS:
+        raise ValueError(
+            f"Unknown dataset {name!r}. Expected one of: {', '.join(sorted(LOADERS))}."
+        )
+    return LOADERS[name](data_dir=data_dir, scale=scale, validation=validation)
+
+
+__all__ = [
+    "DATA_DIR_ENV", "DatasetNotFoundError", "LOADERS", "Splits", "load_dataset",
+    "search_dirs",
+]

@@ -1,0 +1,126 @@
+"""Containers and file lookup shared by the dataset loaders."""
+
+import dataclasses
+import os
+from pathlib import Path
+
+import keras
+import numpy as np
+
+DATA_DIR_ENV = "ALAD_TF_DATA_DIR"
+# Set to 1 to never download, for machines without network access.
+OFFLINE_ENV = "ALAD_TF_OFFLINE"
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """Raised when a dataset file is neither on disk nor downloadable."""
+
+
+@dataclasses.dataclass
+class Splits:
+    """Train, validation and test arrays of one dataset protocol.
+
+    Labels use 1 for anomalous rows and 0 for normal rows.
+
+    Attributes:
+        name: Dataset name, for example `"kdd"`.
+        x_train: Training rows, float32, shape `(n_train, n_features)`.
+        y_train: Training labels.
+        x_test: Test rows.
+        y_test: Test labels.
+        x_valid: Validation rows carved from the training rows, or `None`.
+        y_valid: Validation labels, or `None`.
+        feature_names: Column names of the feature matrix.
+        test_percentile: Percentile of the test scores used as threshold by
+            the reference protocol (80 flags the top 20 %).
+        label_note: One sentence telling what the labels mean.
+    """
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    x_valid: np.ndarray | None = None
+    y_valid: np.ndarray | None = None
+    feature_names: list = dataclasses.field(default_factory=list)
+    test_percentile: float = 80.0
+    label_note: str = ""
+
+    @property
+    def num_features(self):
+        return self.x_train.shape[1]
+
+
+def search_dirs(data_dir=None):
+    """Return the folders searched for dataset files, in order.
+
+    The order is `data_dir`, `$ALAD_TF_DATA_DIR`, `./data`, then the Keras
+    cache (`~/.keras/datasets`, or `$KERAS_HOME/datasets`).
+    """
+    dirs = []
+    if data_dir:
+        dirs.append(Path(data_dir))
+    if os.environ.get(DATA_DIR_ENV):
+        dirs.append(Path(os.environ[DATA_DIR_ENV]))
+    dirs.append(Path("data"))
+    dirs.append(_keras_home() / "datasets")
+    return dirs
+
+
+def _keras_home():
+    # Read at call time: Keras reads $KERAS_HOME once, at import.
+    return Path(os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras")))
+
+
+def find_or_download(file_names, data_dir=None, download=None):
+    """Find the first of `file_names` in the search folders, else download it.
+
+    Args:
+        file_names: Accepted file names, in order of preference.
+        data_dir: Folder searched first. Defaults to `None`.
+        download: Optional dict with keys `fname`, `origin` and `sha256`,
+            passed to `keras.utils.get_file`, which verifies the checksum and
+            caches the file in the Keras cache. Ignored when
+            `$ALAD_TF_OFFLINE` is 1.
+
+    Returns:
+        The path of the file found or downloaded.
+
+    Raises:
+        DatasetNotFoundError: If no folder has the file and the download
+            failed or is not offered.
+    """
+    dirs = search_dirs(data_dir)
+    for folder in dirs:
+        for name in file_names:
+            candidate = folder / name
+            if candidate.is_file():
+                return candidate
+
+    searched = ", ".join(str(d) for d in dirs)
+    wanted = " or ".join(file_names)
+    if download is None or os.environ.get(OFFLINE_ENV) == "1":
+        reason = "no download source" if download is None else f"{OFFLINE_ENV}=1"
+        raise DatasetNotFoundError(
+            f"Dataset file {wanted} not found in: {searched} ({reason}). Place it "
+            f"in one of these folders, or pass --data_dir."
+        )
+    # get_file falls back to /tmp/.keras when the cache folder does not exist.
+    _keras_home().mkdir(parents=True, exist_ok=True)
+    try:
+        path = keras.utils.get_file(
+            fname=download["fname"],
+            origin=download["origin"],
+            file_hash=download["sha256"],
+            hash_algorithm="sha256",
+            cache_dir=str(_keras_home()),
+            cache_subdir="datasets",
+        )
+    except Exception as error:  # get_file raises bare Exception on network errors.
+        raise DatasetNotFoundError(
+            f"Dataset file {wanted} not found in: {searched}, and the download "
+            f"from {download['origin']} failed ({error}). Download it by hand "
+            f"and place it in one of these folders, or pass --data_dir."
+        ) from error
+    return Path(path)
