@@ -25,8 +25,7 @@ flags.DEFINE_integer(
 )
 flags.DEFINE_integer(
     "label", 0,
-    "kdd: no effect (the run folder records it). Image datasets: the class whose "
-    "meaning the dataset defines.",
+    "kdd: no effect (the run folder records it).",
 )
 flags.DEFINE_enum(
     "m", "fm", ["cross-e", "fm"],
@@ -38,7 +37,8 @@ flags.DEFINE_enum(
 flags.DEFINE_float("w", 0.1, "BiGAN: weight w of the discriminator term in (1 - w) * reconstruction + w * discriminator term (0 to 1). Unused by ALAD.")
 flags.DEFINE_integer("d", 1, "Norm degree of the feature-matching (fm) score.", lower_bound=1)
 flags.DEFINE_integer(
-    "rd", 42, "Random seed of Python, NumPy, TensorFlow, data shuffling and latent sampling."
+    "rd", 42, "Random seed of Python, NumPy, TensorFlow, data shuffling and latent sampling.",
+    lower_bound=0, upper_bound=2**32 - 2,
 )
 flags.DEFINE_bool(
     "enable_sm", False,
@@ -70,7 +70,7 @@ flags.DEFINE_float(
 )
 flags.DEFINE_enum(
     "threshold", "test_percentile", list(THRESHOLD_MODES),
-    "Decision threshold rule. test_percentile: the original rule, a percentile of the "
+    "Decision threshold rule. test_percentile: the reference code's rule, a percentile of the "
     "test scores at the known contamination (kdd: 80th). train_percentile: a "
     "percentile of held-out training scores (default 95th), with no test prior.",
 )
@@ -79,7 +79,11 @@ flags.DEFINE_float(
     "Percentile (0 to 100) overriding the threshold rule's default.",
     lower_bound=0, upper_bound=100,
 )
-flags.DEFINE_bool("scale", False, "MinMax-scale tabular features, fitted on the training rows. The original never scales.")
+flags.DEFINE_bool(
+    "scale", False,
+    "MinMax-scale tabular features, fitted on the training rows. The reference "
+    "ALAD and EGBAD code never scales. The exported model takes unscaled rows.",
+)
 flags.DEFINE_bool(
     "resume", False,
     "Continue the latest run with the same settings from its last checkpoint, up to "
@@ -128,7 +132,6 @@ def config_from_flags(model_name):
 
 
 def _fail(message):
-    logging.error(message)
     print(f"Error: {message}", file=sys.stderr)
     sys.exit(1)
 
@@ -166,9 +169,13 @@ def main(argv):
             f"F1 {values['f1']:.4f}  AUROC {values['auroc']:.4f}"
         )
     print(f"SavedModel: {summary['saved_model']}")
+    if summary["export_dir"]:
+        print(f"SavedModel copy: {summary['export_dir']}")
     print(f"TensorBoard: tensorboard --logdir {summary['flags']['logdir']}")
 
 
 def run():
     """Entry point of `main.py` and the `alad-tf` console script."""
+    # Lists this module's flags under --help, not only under --helpfull.
+    flags.adopt_module_key_flags(sys.modules[__name__])
     app.run(main)

@@ -5,6 +5,8 @@ call directly with a `RunConfig`.
 """
 
 import dataclasses
+import json
+import math
 import shutil
 import time
 from pathlib import Path
@@ -64,7 +66,9 @@ class RunConfig:
             raise ValueError(f"Invalid --nb_epochs {self.nb_epochs}: expected 0 or more.")
         if self.batch_size is not None and self.batch_size < 1:
             raise ValueError(f"Invalid --batch_size {self.batch_size}: expected 1 or more.")
-        if self.learning_rate is not None and not self.learning_rate > 0:
+        if self.learning_rate is not None and not (
+            self.learning_rate > 0 and math.isfinite(self.learning_rate)
+        ):
             raise ValueError(
                 f"Invalid --learning_rate {self.learning_rate}: expected a positive number."
             )
@@ -87,14 +91,59 @@ class RunConfig:
                 f"Export folder {self.export_dir} already exists. Choose another "
                 f"--export_dir or remove it first."
             )
+        _check_folder_path(self.logdir, "--logdir")
+        if self.export_dir:
+            _check_folder_path(Path(self.export_dir).parent, "--export_dir")
 
     @property
     def needs_validation(self):
         return self.enable_early_stop or self.threshold == "train_percentile"
 
 
+def _check_folder_path(path, flag):
+    """Raise `ValueError` if `path` or one of its parents exists but is not a folder."""
+    path = Path(path).expanduser()
+    for candidate in [path, *path.parents]:
+        if candidate.exists() and not candidate.is_dir():
+            raise ValueError(
+                f"Invalid {flag} {path}: {candidate} is a file, not a folder. "
+                f"Pass a folder path."
+            )
+
+
+# Flags that must match when --resume continues a run.
+RESUME_FLAGS = ("batch_size", "learning_rate", "sn", "enable_dzz", "w", "d", "scale")
+
+
+def _check_resume_flags(run_dir, config):
+    """Raise `ValueError` if a resumed run's saved flags differ from `config`."""
+    saved_path = Path(run_dir) / "config.json"
+    if not saved_path.exists():
+        return
+    saved = json.loads(saved_path.read_text())
+    changed = [
+        f"--{name} {saved[name]} (now {getattr(config, name)})"
+        for name in RESUME_FLAGS
+        if name in saved and saved[name] != getattr(config, name)
+    ]
+    if changed:
+        raise ValueError(
+            f"Cannot resume {run_dir} with different settings: it was trained with "
+            f"{', '.join(changed)}. Pass the original values, or drop --resume to "
+            f"start a new run."
+        )
+
+
+def _checkpoint_epochs(checkpoint_dir):
+    """Return the number of epochs recorded by the run's `BackupAndRestore` checkpoint."""
+    metadata = Path(checkpoint_dir) / "training_metadata.json"
+    if not metadata.exists():
+        return 0
+    return int(json.loads(metadata.read_text())["epoch"])
+
+
 def _log_header(config, run_name, hyperparameters, splits):
-    logging.warning("[%s] %s is training with the following parameters:", run_name, config.model.upper())
+    logging.info("[%s] %s is training with the following parameters:", run_name, config.model.upper())
     for label, value in [
         ("Batch size", config.batch_size),
         ("Starting learning rate", config.learning_rate),
@@ -159,11 +208,21 @@ def run_experiment(config):
     if config.learning_rate is None:
         config.learning_rate = hyperparameters["learning_rate"]
     primary = model.primary_score(config.m)
+    if len(splits.x_train) < config.batch_size:
+        raise ValueError(
+            f"The training split has {len(splits.x_train)} rows, fewer than one batch "
+            f"of {config.batch_size}. Pass a smaller --batch_size."
+        )
 
     run_dir, resumed = results.resolve_run_dir(
         config.logdir, results.run_folder_name(config), config.resume
     )
-    run_name = f"{config.model}.{config.dataset}.label{config.label}.rd{config.rd}"
+    if resumed:
+        _check_resume_flags(run_dir, config)
+    elif config.resume:
+        logging.warning("No earlier run with a checkpoint to resume; starting a new run.")
+    (run_dir / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=2) + "\n")
+    run_name = f"{config.model}.{config.dataset}.label{config.label}.{run_dir.name}"
     logging.info("[%s] Run folder: %s%s", run_name, run_dir, " (resumed)" if resumed else "")
     _log_header(config, run_name, hyperparameters, splits)
 
@@ -187,8 +246,14 @@ def run_experiment(config):
         batch_summaries=config.enable_sm,
     )
     training_seconds = time.time() - training_started
+    for name, values in fit["history"].items():
+        if not all(math.isfinite(value) for value in values):
+            raise ValueError(
+                f"Training diverged: {name} is not finite. Lower --learning_rate "
+                f"(now {config.learning_rate}) or pass --scale."
+            )
 
-    logging.warning("[%s] Testing evaluation...", run_name)
+    logging.info("[%s] Testing evaluation...", run_name)
     scorer = evaluation.Scorer(model, batch_size=config.batch_size)
     test_scores, mean_inference_time = scorer.score(splits.x_test)
     valid_scores = None
@@ -200,8 +265,11 @@ def run_experiment(config):
     )
 
     steps_per_epoch = len(splits.x_train) // config.batch_size
-    step = (fit["epoch_used"] + 1) * steps_per_epoch
-    logging.info("[%s] Testing : mean inference time is %.4f", run_name, mean_inference_time)
+    epochs_trained = fit["epoch_used"] + 1
+    if fit["epochs_run"] == 0:
+        epochs_trained = _checkpoint_epochs(run_dir / "checkpoints")
+    step = epochs_trained * steps_per_epoch
+    logging.info("[%s] Testing : mean inference time is %.4f s", run_name, mean_inference_time)
     for method, values in metrics.items():
         logging.info(
             "[%s] Testing at step %d, method %s: Prec = %.4f | Rec = %.4f | F1 = %.4f | AUROC = %.4f",
@@ -209,7 +277,7 @@ def run_experiment(config):
             values["auroc"],
         )
 
-    results.write_test_summaries(run_dir, metrics, mean_inference_time, fit["epoch_used"] + 1)
+    results.write_test_summaries(run_dir, metrics, mean_inference_time, step)
     results.write_run_results(run_dir, config.logdir, config, metrics, step)
     np.savez_compressed(run_dir / "test_scores.npz", y_test=splits.y_test, **test_scores)
 
@@ -217,11 +285,23 @@ def run_experiment(config):
     saved_model_dir = results.free_path(run_dir / "saved_model")
     export_info = {"run_dir": str(run_dir), "flags": dataclasses.asdict(config)}
     export.export_saved_model(
-        model, saved_model_dir, primary, metrics[primary]["threshold"], info=export_info
+        model, saved_model_dir, primary, metrics[primary]["threshold"], info=export_info,
+        scaler=splits.scaler, feature_names=splits.feature_names,
     )
+    logging.info("[%s] SavedModel written to %s", run_name, saved_model_dir)
     if config.export_dir:
         shutil.copytree(saved_model_dir, config.export_dir)
-    logging.info("[%s] SavedModel written to %s", run_name, config.export_dir or saved_model_dir)
+        logging.info("[%s] SavedModel copied to %s", run_name, config.export_dir)
+
+    history = fit["history"]
+    previous_summary = run_dir / "summary.json"
+    if resumed and previous_summary.exists():
+        # Keep the per-epoch losses of the epochs before the resume.
+        earlier = json.loads(previous_summary.read_text()).get("history", {})
+        history = {
+            name: earlier.get(name, [])[: fit["initial_epoch"]] + history.get(name, [])
+            for name in sorted(set(earlier) | set(history))
+        }
 
     summary = {
         "run_dir": str(run_dir),
@@ -235,8 +315,9 @@ def run_experiment(config):
         "training_seconds": training_seconds,
         "mean_inference_time_s": mean_inference_time,
         "metrics": metrics,
-        "history": fit["history"],
+        "history": history,
         "saved_model": str(saved_model_dir),
+        "export_dir": config.export_dir,
         "total_seconds": time.time() - started,
     }
     results.write_summary(run_dir, summary)

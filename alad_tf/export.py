@@ -9,13 +9,16 @@ import tensorflow as tf
 EXPORT_INFO_FILE = "alad_tf_export.json"
 
 
-def export_saved_model(model, path, primary_score, threshold, info=None):
+def export_saved_model(
+    model, path, primary_score, threshold, info=None, scaler=None, feature_names=None
+):
     """Write a SavedModel whose `serve` endpoint scores raw feature rows.
 
-    The endpoint takes float32 rows of shape `(n, n_features)` and returns a
-    dict with every score of the model (higher is more anomalous), `score`
-    (the primary score) and `is_anomaly` (`score >= threshold`). It is also
-    the default serving signature, so
+    The endpoint takes float32 rows of shape `(n, n_features)`, unscaled even
+    when the model was trained on scaled rows, and returns a dict with every
+    score of the model (higher is more anomalous), `score` (the primary
+    score) and `is_anomaly` (`score >= threshold`). It is also the default
+    serving signature, so
     `tf.saved_model.load(path).signatures["serving_default"]` works too.
 
     Args:
@@ -25,6 +28,10 @@ def export_saved_model(model, path, primary_score, threshold, info=None):
         threshold: Decision threshold of the primary score.
         info: Dict written to `alad_tf_export.json` beside the model, for
             example the run's flags. Defaults to `None`.
+        scaler: Fitted `MinMaxScaler` applied to rows before scoring, so
+            that the endpoint takes raw rows. Defaults to `None` (no scaling).
+        feature_names: Column names of the input rows, in order, written to
+            `alad_tf_export.json`. Defaults to `None`.
 
     Returns:
         The output path.
@@ -42,9 +49,12 @@ def export_saved_model(model, path, primary_score, threshold, info=None):
         )
     input_dim = model.networks["encoder"].input_shape[-1]
     threshold_constant = tf.constant(threshold, tf.float32)
+    # MinMaxScaler.transform computes x * scale_ + min_.
+    scale = tf.constant(1.0 if scaler is None else scaler.scale_, tf.float32)
+    offset = tf.constant(0.0 if scaler is None else scaler.min_, tf.float32)
 
     def serve(x):
-        scores = dict(model.score_batch(x))
+        scores = dict(model.score_batch(x * scale + offset))
         scores["score"] = scores[primary_score]
         scores["is_anomaly"] = scores[primary_score] >= threshold_constant
         return scores
@@ -63,6 +73,8 @@ def export_saved_model(model, path, primary_score, threshold, info=None):
         "threshold": float(threshold),
         "num_features": int(input_dim),
         "scores": list(model.score_names),
+        "scaled": scaler is not None,
+        "feature_names": list(feature_names) if feature_names is not None else None,
         **(info or {}),
     }
     (path / EXPORT_INFO_FILE).write_text(json.dumps(metadata, indent=2) + "\n")

@@ -34,19 +34,23 @@ def resolve_run_dir(logdir, name, resume):
     """Pick the folder of a run without touching earlier runs.
 
     A new run takes `name`, or `name_2`, `name_3`, … when earlier runs exist.
-    With `resume`, the latest existing folder is reused, or a new one is
-    created when there is none.
+    With `resume`, the latest folder with a checkpoint is reused, or a new one
+    is created when there is none.
 
     Returns:
         A tuple `(path, resumed)`.
     """
-    base = Path(logdir) / name
+    base = Path(logdir).expanduser() / name
     free = free_path(base)
     if resume and free != base:
-        # The latest run is the one before the first free suffix.
-        index = int(free.name.rsplit("_", 1)[1]) - 1
-        latest = base if index == 1 else base.with_name(f"{base.name}_{index}")
-        return latest, True
+        # Earlier runs are base, base_2, … up to the first free suffix.
+        last = int(free.name.rsplit("_", 1)[1]) - 1
+        earlier = [base] + [base.with_name(f"{base.name}_{i}") for i in range(2, last + 1)]
+        with_checkpoint = [
+            path for path in earlier if (path / "checkpoints" / "latest.weights.h5").exists()
+        ]
+        if with_checkpoint:
+            return with_checkpoint[-1], True
     free.mkdir(parents=True)
     return free, False
 

@@ -168,7 +168,8 @@ def train(
     if stopper is not None and stopper.best_weights is not None:
         epoch_used = stopper.best_epoch
         logging.info(
-            "[%s] Early stopping: scoring with the weights of epoch %d (valid %s = %.4f)",
+            "[%s] Early stopping: scoring with the weights of epoch %d, the best of the "
+            "epochs run (valid %s = %.4f)",
             run_name, epoch_used, model.validation_score, stopper.best,
         )
     return {

@@ -47,51 +47,39 @@ def test_global_results_csv(cli_run):
     assert set(table["Model"]) == {"alad_snFalse_dzzFalse"}
 
 
-def test_new_run_never_overwrites_and_resume_continues(cli_run, data_dir):
-    logdir = cli_run["logdir"]
-    first = cli_run["run_dir"]
-    before = (first / "results.csv").read_bytes()
+def test_new_run_never_overwrites_and_resume_continues(cli_run, data_dir, tmp_path):
+    import shutil
 
-    fresh = run_cli(
-        "alad", "run", "--nb_epochs", "0", "--rd", "7", "--logdir", str(logdir),
-        "--data_dir", str(data_dir),
-    )
+    logdir = tmp_path / "logs"
+    shutil.copytree(cli_run["logdir"], logdir)
+    first = logdir / "alad" / "kdd" / "fm_w0.1_sn0_dzz0_es0_test_percentile" / "label0" / "rd7"
+    before = (first / "results.csv").read_bytes()
+    common = ["--rd", "7", "--logdir", str(logdir), "--data_dir", str(data_dir)]
+
+    fresh = run_cli("alad", "run", "--nb_epochs", "0", *common)
     assert fresh.returncode == 0, fresh.stderr[-3000:]
     assert first.with_name("rd7_2").is_dir()
     assert (first / "results.csv").read_bytes() == before
 
-    resumed = run_cli(
-        "alad", "run", "--nb_epochs", "3", "--rd", "7", "--logdir", str(logdir),
-        "--data_dir", str(data_dir), "--resume",
-    )
+    # rd7_2 has no checkpoint, so --resume continues rd7 from its epoch 2.
+    resumed = run_cli("alad", "run", "--nb_epochs", "3", "--resume", *common)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    summary = json.loads((first.with_name("rd7_2") / "summary.json").read_text())
+    summary = json.loads((first / "summary.json").read_text())
     assert summary["resumed"] is True
-    assert summary["initial_epoch"] == 0
-    assert "Epoch 2 | time" in resumed.stderr
-
-
-def test_resume_of_completed_run_continues_from_checkpoint(cli_run, data_dir, tmp_path):
-    import shutil
-
-    logdir = tmp_path / "logs"
-    shutil.copytree(cli_run["logdir"] / "alad", logdir / "alad")
-    for extra in logdir.glob("alad/kdd/*/label0/rd7_*"):
-        shutil.rmtree(extra)
-    result = run_cli(
-        "alad", "run", "--nb_epochs", "3", "--rd", "7", "--logdir", str(logdir),
-        "--data_dir", str(data_dir), "--resume",
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    run_dir = logdir / "alad" / "kdd" / "fm_w0.1_sn0_dzz0_es0_test_percentile" / "label0" / "rd7"
-    summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["initial_epoch"] == 2
     assert summary["epochs_run"] == 1
-    assert "Epoch 2 | time" in result.stderr
-    assert "Epoch 0 | time" not in result.stderr
-    # The first run's export is kept; the resumed run writes a new one.
-    assert (run_dir / "saved_model").is_dir()
-    assert (run_dir / "saved_model_2").is_dir()
+    assert len(summary["history"]["loss_generator"]) == 3
+    assert "Epoch 2 | time" in resumed.stderr
+    assert "Epoch 0 | time" not in resumed.stderr
+    assert "Testing at step 11901, method fm" in resumed.stderr
+    # The first export is kept; the resumed run writes a new one beside it.
+    assert (first / "saved_model").is_dir()
+    assert (first / "saved_model_2").is_dir()
+
+    changed = run_cli("alad", "run", "--nb_epochs", "4", "--resume", "--batch_size", "10", *common)
+    assert changed.returncode == 1
+    assert "Cannot resume" in changed.stderr
+    assert "--batch_size 50 (now 10)" in changed.stderr
 
 
 @pytest.mark.parametrize(
@@ -107,6 +95,8 @@ def test_resume_of_completed_run_continues_from_checkpoint(cli_run, data_dir, tm
         (["alad", "train"], "Unknown mode 'train'. Expected one of: run."),
         (["alad"], "Expected two arguments, MODEL and MODE"),
         (["alad", "run", "--learning_rate", "-1"], "Invalid --learning_rate -1.0"),
+        (["alad", "run", "--learning_rate", "inf"], "Invalid --learning_rate inf"),
+        (["alad", "run", "--rd", "-1"], "rd"),
     ],
 )
 def test_bad_arguments_exit_nonzero(args, message, tmp_path):
@@ -127,6 +117,20 @@ def test_missing_dataset_exits_with_clear_message(tmp_path):
     assert result.returncode == 1
     assert "Error: Dataset file kddcup.data_10_percent_corrected or kddcup.data_10_percent.gz not found" in result.stderr
     assert str(tmp_path / "nowhere") in result.stderr
+
+
+@pytest.mark.parametrize("flag", ["--logdir", "--export_dir"])
+def test_folder_flag_under_a_file_is_rejected(flag, tmp_path, data_dir):
+    blocker = tmp_path / "afile"
+    blocker.write_text("not a folder")
+    args = ["--logdir", str(tmp_path / "logs")] if flag == "--export_dir" else []
+    result = run_cli(
+        "alad", "run", "--nb_epochs", "0", flag, str(blocker / "sub"), *args,
+        "--data_dir", str(data_dir), timeout=300,
+    )
+    assert result.returncode == 1
+    assert f"Invalid {flag}" in result.stderr
+    assert "is a file, not a folder" in result.stderr
 
 
 def test_existing_export_dir_is_rejected_before_training(tmp_path, data_dir):

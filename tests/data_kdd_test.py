@@ -115,3 +115,60 @@ def test_missing_file_names_folders_searched(empty_search_path, monkeypatch):
 def test_unknown_dataset():
     with pytest.raises(ValueError, match="Unknown dataset 'nope'. Expected one of: kdd"):
         load_dataset("nope")
+
+
+@pytest.fixture(scope="module")
+def real_lines(data_dir):
+    with gzip.open(data_dir / "kddcup.data_10_percent.gz", "rt") as source:
+        return [line for index, line in enumerate(source) if index % 50 == 0]
+
+
+def write_kdd(folder, lines, name="kddcup.data_10_percent_corrected"):
+    folder.mkdir()
+    (folder / name).write_text("".join(lines))
+    return folder
+
+
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("not_gzip", "Cannot read the KDD99 file"),
+        ("truncated_gzip", "Compressed file ended"),
+        ("empty", "is empty"),
+        ("missing_value", "missing or non-numeric values in column 'src_bytes', the first on line 3 (empty)"),
+        ("text_in_number", "column 'duration', the first on line 2 ('abc')"),
+        ("too_few_columns", "fewer than 42 columns on line 4"),
+        ("only_normal_rows", "no attack rows in its training half"),
+    ],
+)
+def test_bad_files_raise_clear_errors(case, message, tmp_path, data_dir, real_lines):
+    folder = tmp_path / case
+    if case == "not_gzip":
+        write_kdd(folder, ["hello\n"], name="kddcup.data_10_percent.gz")
+    elif case == "truncated_gzip":
+        folder.mkdir()
+        content = (data_dir / "kddcup.data_10_percent.gz").read_bytes()[:100_000]
+        (folder / "kddcup.data_10_percent.gz").write_bytes(content)
+    elif case == "empty":
+        write_kdd(folder, [])
+    elif case == "missing_value":
+        lines = list(real_lines)
+        fields = lines[2].split(",")
+        fields[4] = ""
+        lines[2] = ",".join(fields)
+        write_kdd(folder, lines)
+    elif case == "text_in_number":
+        lines = list(real_lines)
+        lines[1] = "abc" + lines[1][lines[1].index(","):]
+        write_kdd(folder, lines)
+    elif case == "too_few_columns":
+        lines = list(real_lines)
+        lines[3] = ",".join(lines[3].split(",")[:30]) + "\n"
+        write_kdd(folder, lines)
+    else:
+        write_kdd(folder, [line for line in real_lines if line.endswith("normal.\n")])
+
+    with pytest.raises(ValueError) as error:
+        load_dataset("kdd", data_dir=str(folder))
+    assert message in str(error.value)
+    assert str(folder) in str(error.value)

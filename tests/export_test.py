@@ -64,3 +64,26 @@ def test_export_never_overwrites(trained_model, tmp_path):
 def test_export_rejects_unknown_primary_score(trained_model, tmp_path):
     with pytest.raises(ValueError, match="Unknown primary score 'auc'"):
         export_saved_model(trained_model, tmp_path / "model", "auc", 1.0)
+
+
+def test_scaled_model_export_takes_raw_rows(data_dir, tmp_path):
+    import keras
+
+    from alad_tf.data import load_dataset
+
+    scaled = load_dataset("kdd", data_dir=str(data_dir), scale=True)
+    keras.utils.set_random_seed(12)
+    model, _ = build_model("alad", "kdd", 121, seed=12)
+    expected, _ = Scorer(model, batch_size=500).score(scaled.x_test[:500])
+    path = export_saved_model(
+        model, tmp_path / "model", "fm", 1.0, scaler=scaled.scaler,
+        feature_names=scaled.feature_names,
+    )
+    raw_rows = scaled.scaler.inverse_transform(scaled.x_test[:500]).astype("float32")
+    loaded = tf.saved_model.load(str(path))
+    outputs = loaded.serve(tf.constant(raw_rows))
+    np.testing.assert_allclose(outputs["fm"].numpy(), expected["fm"], rtol=1e-4, atol=1e-4)
+    info = json.loads((path / EXPORT_INFO_FILE).read_text())
+    assert info["scaled"] is True
+    assert info["feature_names"][:2] == ["duration", "src_bytes"]
+    assert len(info["feature_names"]) == 121

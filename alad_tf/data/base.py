@@ -8,7 +8,7 @@ import keras
 import numpy as np
 
 DATA_DIR_ENV = "ALAD_TF_DATA_DIR"
-# Set to 1 to never download, for machines without network access.
+# Set to 1 (or true, yes) to never download, for machines without network access.
 OFFLINE_ENV = "ALAD_TF_OFFLINE"
 
 
@@ -34,6 +34,8 @@ class Splits:
         test_percentile: Percentile of the test scores used as threshold by
             the reference protocol (80 flags the top 20 %).
         label_note: One sentence telling what the labels mean.
+        scaler: The `sklearn.preprocessing.MinMaxScaler` fitted on the
+            training rows when features are scaled, else `None`.
     """
 
     name: str
@@ -46,6 +48,7 @@ class Splits:
     feature_names: list = dataclasses.field(default_factory=list)
     test_percentile: float = 80.0
     label_note: str = ""
+    scaler: object = None
 
     @property
     def num_features(self):
@@ -60,10 +63,10 @@ def search_dirs(data_dir=None):
     """
     dirs = []
     if data_dir:
-        dirs.append(Path(data_dir))
+        dirs.append(Path(data_dir).expanduser())
     if os.environ.get(DATA_DIR_ENV):
-        dirs.append(Path(os.environ[DATA_DIR_ENV]))
-    dirs.append(Path("data"))
+        dirs.append(Path(os.environ[DATA_DIR_ENV]).expanduser())
+    dirs.append(Path("data").resolve())
     dirs.append(_keras_home() / "datasets")
     return dirs
 
@@ -100,7 +103,8 @@ def find_or_download(file_names, data_dir=None, download=None):
 
     searched = ", ".join(str(d) for d in dirs)
     wanted = " or ".join(file_names)
-    if download is None or os.environ.get(OFFLINE_ENV) == "1":
+    offline = os.environ.get(OFFLINE_ENV, "").lower() in ("1", "true", "yes")
+    if download is None or offline:
         reason = "no download source" if download is None else f"{OFFLINE_ENV}=1"
         raise DatasetNotFoundError(
             f"Dataset file {wanted} not found in: {searched} ({reason}). Place it "

@@ -53,13 +53,44 @@ LABEL_NOTE = (
 
 
 def read_frame(path):
-    """Read the KDD99 file (plain or gzip) into a DataFrame with named columns."""
-    frame = pd.read_csv(path, header=None, names=COLUMNS)
-    if frame.shape[1] != len(COLUMNS) or frame["label"].isna().any():
+    """Read the KDD99 file (plain or gzip) into a DataFrame with named columns.
+
+    Raises:
+        ValueError: If the file cannot be decompressed or parsed, is empty,
+            has too few columns, or has missing or non-numeric values in a
+            numeric column.
+    """
+    advice = (
+        f"Replace it with the original kddcup.data_10_percent.gz "
+        f"(sha256 {DOWNLOAD['sha256']})."
+    )
+    try:
+        frame = pd.read_csv(path, header=None, names=COLUMNS, low_memory=False)
+    except (OSError, EOFError, UnicodeDecodeError, pd.errors.ParserError,
+            pd.errors.EmptyDataError) as error:
+        raise ValueError(f"Cannot read the KDD99 file {path}: {error}. {advice}") from error
+    if frame.empty:
+        raise ValueError(f"The KDD99 file {path} is empty. {advice}")
+    if frame["label"].isna().any():
+        line = int(frame.index[frame["label"].isna()][0]) + 1
         raise ValueError(
-            f"{path} is not a KDD Cup 1999 file: expected {len(COLUMNS)} "
-            f"comma-separated columns ending in a label such as 'normal.'."
+            f"The KDD99 file {path} has fewer than {len(COLUMNS)} columns on line "
+            f"{line}. {advice}"
         )
+
+    symbolic = ["protocol_type", "service", "flag", "label"]
+    for column in [name for name in COLUMNS if name not in symbolic]:
+        values = pd.to_numeric(frame[column], errors="coerce")
+        invalid = values.isna()
+        if invalid.any():
+            line = int(frame.index[invalid][0]) + 1
+            raw = frame[column].iloc[line - 1]
+            shown = "empty" if pd.isna(raw) else repr(str(raw))
+            raise ValueError(
+                f"The KDD99 file {path} has {int(invalid.sum())} missing or non-numeric "
+                f"values in column {column!r}, the first on line {line} ({shown}). {advice}"
+            )
+        frame[column] = values
     return frame
 
 
@@ -136,7 +167,13 @@ def load(data_dir=None, scale=False, validation=False):
         train_features = train_features.drop(index=valid_features.index)
         x_valid = valid_features.to_numpy()
 
+    if len(train_features) == 0:
+        raise ValueError(
+            f"The KDD99 file {path} has no attack rows in its training half, so there "
+            f"is nothing to train on. Attacks are the normal class of this protocol."
+        )
     x_train = train_features.to_numpy()
+    scaler = None
     if scale:
         scaler = MinMaxScaler().fit(x_train)
         x_train = scaler.transform(x_train).astype(np.float32)
@@ -155,4 +192,5 @@ def load(data_dir=None, scale=False, validation=False):
         feature_names=list(features.columns),
         test_percentile=TEST_PERCENTILE,
         label_note=LABEL_NOTE,
+        scaler=scaler,
     )
