@@ -25,7 +25,8 @@ flags.DEFINE_integer(
 )
 flags.DEFINE_integer(
     "label", 0,
-    "kdd: no effect (the run folder records it).",
+    "mnist: the anomalous digit (0 to 9); the nine others are normal. kdd: no "
+    "effect (the run folder records it).",
 )
 flags.DEFINE_enum(
     "m", "fm", ["cross-e", "fm"],
@@ -176,6 +177,9 @@ def main(argv):
 
 def run():
     """Entry point of `main.py` and the `alad-tf` console script."""
-    # Lists this module's flags under --help, not only under --helpfull.
-    flags.adopt_module_key_flags(sys.modules[__name__])
+    # absl's --help lists the key flags of the program file (sys.argv[0]),
+    # which is main.py or the alad-tf script, so make this module's flags key
+    # flags of that file.
+    for flag in FLAGS.get_flags_for_module(__name__):
+        FLAGS.register_key_flag_for_module(sys.argv[0], flag)
     app.run(main)

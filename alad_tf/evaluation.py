@@ -4,7 +4,12 @@ import time
 
 import numpy as np
 import tensorflow as tf
-from sklearn.metrics import auc, precision_recall_fscore_support, roc_curve
+from sklearn.metrics import (
+    auc,
+    precision_recall_curve,
+    precision_recall_fscore_support,
+    roc_curve,
+)
 
 THRESHOLD_MODES = ("test_percentile", "train_percentile")
 
@@ -28,18 +33,17 @@ class Scorer:
     def __init__(self, model, batch_size=50):
         self.model = model
         self.batch_size = batch_size
-        input_dim = model.networks["encoder"].input_shape[-1]
         # One trace serves every chunk size, including the last partial one.
         self._score_fn = tf.function(
             model.score_batch,
-            input_signature=[tf.TensorSpec((None, input_dim), tf.float32)],
+            input_signature=[tf.TensorSpec((None, *model.row_shape), tf.float32)],
         )
 
     def score(self, x):
         """Score `x`.
 
         Args:
-            x: Array of shape `(n_rows, n_features)`.
+            x: Array of shape `(n_rows, *model.row_shape)`.
 
         Returns:
             A tuple `(scores, mean_batch_seconds)`. `scores` maps each score
@@ -48,10 +52,11 @@ class Scorer:
             full chunk, or of the partial chunk when there is no full chunk.
         """
         x = np.asarray(x, dtype=np.float32)
-        expected = self.model.networks["encoder"].input_shape[-1]
-        if x.ndim != 2 or x.shape[1] != expected:
+        expected = self.model.row_shape
+        if x.shape[1:] != expected:
             raise ValueError(
-                f"Expected rows of shape (n, {expected}), got an array of shape {x.shape}."
+                f"Expected rows of shape (n, {', '.join(map(str, expected))}), got an "
+                f"array of shape {x.shape}."
             )
         chunks = {name: [] for name in self.model.score_names}
         full_times, partial_times = [], []
@@ -87,7 +92,9 @@ def binary_metrics(y_true, scores, threshold):
         threshold: Decision threshold.
 
     Returns:
-        A dict with `precision`, `recall`, `f1`, `auroc` and `threshold`.
+        A dict with `precision`, `recall`, `f1`, `auroc`, `auprc` and
+        `threshold`. `auprc` is the trapezoidal area under the
+        precision-recall curve, as the EGBAD code computes it for MNIST.
     """
     y_true = np.asarray(y_true).astype(int)
     scores = np.asarray(scores)
@@ -101,7 +108,9 @@ def binary_metrics(y_true, scores, threshold):
     )
     # roc_curve + auc is the original's AUROC; it equals roc_auc_score.
     false_positive_rate, true_positive_rate, _ = roc_curve(y_true, scores)
+    curve_precision, curve_recall, _ = precision_recall_curve(y_true, scores)
     return {
+        "auprc": float(auc(curve_recall, curve_precision)),
         "precision": float(precision),
         "recall": float(recall),
         "f1": float(f1),

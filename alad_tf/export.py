@@ -47,7 +47,7 @@ def export_saved_model(
             f"Unknown primary score {primary_score!r}. Expected one of: "
             f"{', '.join(model.score_names)}."
         )
-    input_dim = model.networks["encoder"].input_shape[-1]
+    row_shape = model.row_shape
     threshold_constant = tf.constant(threshold, tf.float32)
     # MinMaxScaler.transform computes x * scale_ + min_.
     scale = tf.constant(1.0 if scaler is None else scaler.scale_, tf.float32)
@@ -64,14 +64,14 @@ def export_saved_model(
     archive.add_endpoint(
         name="serve",
         fn=serve,
-        input_signature=[tf.TensorSpec((None, input_dim), tf.float32, name="x")],
+        input_signature=[tf.TensorSpec((None, *row_shape), tf.float32, name="x")],
     )
     archive.write_out(str(path), verbose=False)
 
     metadata = {
         "primary_score": primary_score,
         "threshold": float(threshold),
-        "num_features": int(input_dim),
+        "row_shape": [int(size) for size in row_shape],
         "scores": list(model.score_names),
         "scaled": scaler is not None,
         "feature_names": list(feature_names) if feature_names is not None else None,

@@ -10,12 +10,12 @@ import tensorflow as tf
 # Columns of the original per-configuration results.csv, then ours.
 RUN_COLUMNS = [
     "Method", "Step", "AUROC", "Precision", "Recall", "F1 score", "Random Seed",
-    "Threshold mode", "Threshold",
+    "Threshold mode", "Threshold", "AUPRC",
 ]
 # Columns of the original global results/results.csv, then ours.
 GLOBAL_COLUMNS = [
     "Model", "Dataset", "Method", "Weight", "Label", "Step", "AUROC", "Precision",
-    "Recall", "F1 score", "Random Seed", "Date", "Threshold mode", "Run",
+    "Recall", "F1 score", "Random Seed", "Date", "Threshold mode", "Run", "AUPRC",
 ]
 
 
@@ -88,6 +88,7 @@ def write_run_results(run_dir, logdir, config, metrics, step):
             "F1 score": values["f1"],
             "Random Seed": config.rd,
             "Threshold mode": config.threshold,
+            "AUPRC": values["auprc"],
         }
         rows.append({**common, "Threshold": values["threshold"]})
         global_rows.append(
@@ -121,7 +122,7 @@ def write_test_summaries(tensorboard_dir, metrics, mean_inference_time, step):
     writer = tf.summary.create_file_writer(str(Path(tensorboard_dir) / "test"))
     with writer.as_default():
         for method, values in metrics.items():
-            for key in ("precision", "recall", "f1", "auroc", "threshold"):
+            for key in ("precision", "recall", "f1", "auroc", "auprc", "threshold"):
                 tf.summary.scalar(f"test/{method}/{key}", values[key], step=step)
         tf.summary.scalar("test/mean_inference_time_s", mean_inference_time, step=step)
     writer.close()

@@ -75,6 +75,30 @@ class EpochLogger(keras.callbacks.Callback):
         logging.info("[%s] %s", self.run_name, " | ".join(parts))
 
 
+class ReconstructionImages(keras.callbacks.Callback):
+    """Write input images and their EMA reconstructions G(E(x)) to TensorBoard each epoch.
+
+    Args:
+        log_dir: Folder of the event file.
+        images: A few images scaled to [-1, 1], shape `(n, height, width, channels)`.
+    """
+
+    def __init__(self, log_dir, images):
+        super().__init__()
+        self.images = tf.constant(images, tf.float32)
+        self.writer = tf.summary.create_file_writer(log_dir)
+
+    def on_epoch_end(self, epoch, logs=None):
+        reconstructions = self.model.reconstruct(self.images)
+        with self.writer.as_default():
+            tf.summary.image("input_images", (self.images + 1.0) / 2.0, step=epoch, max_outputs=8)
+            tf.summary.image("reconstruct", (reconstructions + 1.0) / 2.0, step=epoch, max_outputs=8)
+        self.writer.flush()
+
+    def on_train_end(self, logs=None):
+        self.writer.close()
+
+
 def log_fields(model):
     """Return the `(label, log key)` pairs of the per-epoch line of `model`."""
     fields = [

@@ -185,3 +185,31 @@ def test_bigan_run_both_variants(method, primary, tmp_path, data_dir, kdd_splits
     np.testing.assert_array_equal(
         outputs["is_anomaly"].numpy(), outputs["score"].numpy() >= np.float32(threshold)
     )
+
+
+def test_bigan_mnist_run_with_images(tmp_path, mnist_dir):
+    import numpy as np
+    import tensorflow as tf
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    logdir = tmp_path / "logs"
+    result = run_cli(
+        "bigan", "run", "--dataset", "mnist", "--label", "3", "--nb_epochs", "1",
+        "--logdir", str(logdir), "--data_dir", str(mnist_dir),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "the anomalous digit" in result.stderr
+    run_dir = logdir / "bigan" / "mnist" / "fm_w0.1_sn0_dzz0_es0_test_percentile" / "label3" / "rd42"
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["flags"]["batch_size"] == 100
+    assert 0.0 <= summary["metrics"]["fm"]["auprc"] <= 1.0
+
+    accumulator = EventAccumulator(str(run_dir / "images"), size_guidance={"tensors": 0})
+    accumulator.Reload()
+    assert {"input_images", "reconstruct"} <= set(accumulator.Tags()["tensors"])
+
+    scores = np.load(run_dir / "test_scores.npz")
+    loaded = tf.saved_model.load(str(run_dir / "saved_model"))
+    outputs = loaded.serve(tf.zeros((2, 28, 28, 1)))
+    assert outputs["fm"].shape == (2,)
+    assert scores["fm"].shape == scores["y_test"].shape

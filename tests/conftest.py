@@ -69,3 +69,26 @@ def cli_run(tmp_path_factory, data_dir):
     assert result.returncode == 0, result.stderr[-3000:]
     run_dir = logdir / "alad" / "kdd" / "fm_w0.1_sn0_dzz0_es0_test_percentile" / "label0" / "rd7"
     return {"logdir": logdir, "run_dir": run_dir, "result": result}
+
+
+@pytest.fixture(scope="session")
+def mnist_dir(tmp_path_factory, data_dir):
+    """A small real `mnist.npz` in Keras's format, built from the MNIST test images."""
+    import numpy as np
+
+    from alad_tf.data.mnist import _read_idx
+
+    images_path = data_dir / "t10k-images-idx3-ubyte.gz"
+    if not images_path.is_file():
+        message = f"MNIST file {images_path.name} not found in {data_dir}."
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    images = _read_idx(images_path)[:3000]
+    labels = _read_idx(data_dir / "t10k-labels-idx1-ubyte.gz")[:3000]
+    folder = tmp_path_factory.mktemp("mnist")
+    np.savez(
+        folder / "mnist.npz",
+        x_train=images[:2000], y_train=labels[:2000], x_test=images[2000:], y_test=labels[2000:],
+    )
+    return folder

@@ -44,7 +44,7 @@ def test_saved_model_round_trip_matches_scorer(trained_model, kdd_splits, tmp_pa
     info = json.loads((path / EXPORT_INFO_FILE).read_text())
     assert info["primary_score"] == "fm"
     assert info["threshold"] == pytest.approx(threshold)
-    assert info["num_features"] == 121
+    assert info["row_shape"] == [121]
 
 
 def test_export_rejects_wrong_width(trained_model, tmp_path):

@@ -101,3 +101,24 @@ def test_checkpoint_restores_every_optimizer(model, tmp_path):
         assert len(before) == len(after)
         for expected, actual in zip(before, after):
             np.testing.assert_array_equal(np.asarray(actual), np.asarray(expected), err_msg=name)
+
+
+def test_mnist_network_shapes():
+    from alad_tf.networks.mnist import bigan_networks as mnist_networks
+
+    networks = mnist_networks((28, 28, 1), 200)
+    assert networks["encoder"].output_shape == (None, 200)
+    assert networks["generator"].output_shape == (None, 28, 28, 1)
+    assert networks["discriminator"].output_shape == [(None, 1), (None, 1024)]
+    flatten = [
+        layer for layer in networks["discriminator"].layers
+        if isinstance(layer, keras.layers.Flatten)
+    ][0]
+    assert flatten.output.shape == (None, 7 * 7 * 64)
+    rates = [
+        layer.rate for layer in networks["discriminator"].layers
+        if isinstance(layer, keras.layers.Dropout)
+    ]
+    assert rates == [0.5] * 4
+    with pytest.raises(ValueError, match="--sn is not available for BiGAN on mnist"):
+        mnist_networks((28, 28, 1), 200, spectral_norm=True)

@@ -1,15 +1,16 @@
 """Dataset protocols. Each loader returns a `Splits` instance."""
 
-from alad_tf.data import kdd
+from alad_tf.data import kdd, mnist
 from alad_tf.data.base import DATA_DIR_ENV, DatasetNotFoundError, Splits, search_dirs
 
-# Dataset name -> loader taking (data_dir, scale, validation).
+# Dataset name -> loader taking (data_dir, scale, validation, label).
 LOADERS = {
     "kdd": kdd.load,
+    "mnist": mnist.load,
 }
 
 
-def load_dataset(name, data_dir=None, scale=False, validation=False):
+def load_dataset(name, data_dir=None, scale=False, validation=False, label=0):
     """Load a dataset by name with its reference protocol.
 
     Args:
@@ -19,6 +20,8 @@ def load_dataset(name, data_dir=None, scale=False, validation=False):
             rows. Defaults to `False`.
         validation: Whether to hold out part of the training rows as a
             validation split. Defaults to `False`.
+        label: Class argument of the protocol: the anomalous digit on mnist,
+            ignored on kdd. Defaults to 0.
 
     Returns:
         A `Splits` instance.
@@ -31,7 +34,7 @@ def load_dataset(name, data_dir=None, scale=False, validation=False):
         raise ValueError(
             f"Unknown dataset {name!r}. Expected one of: {', '.join(sorted(LOADERS))}."
         )
-    return LOADERS[name](data_dir=data_dir, scale=scale, validation=validation)
+    return LOADERS[name](data_dir=data_dir, scale=scale, validation=validation, label=label)
 
 
 __all__ = [

@@ -54,6 +54,11 @@ class Splits:
     def num_features(self):
         return self.x_train.shape[1]
 
+    @property
+    def network_input(self):
+        """Number of features for tabular rows, or the image shape for images."""
+        return self.x_train.shape[1] if self.x_train.ndim == 2 else tuple(self.x_train.shape[1:])
+
 
 def search_dirs(data_dir=None):
     """Return the folders searched for dataset files, in order.

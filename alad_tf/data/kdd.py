@@ -132,7 +132,7 @@ def adapt_test_ratio(x, y, ratio=TEST_ANOMALY_RATIO, seed=SPLIT_SEED):
     return x[order], y[order]
 
 
-def load(data_dir=None, scale=False, validation=False):
+def load(data_dir=None, scale=False, validation=False, label=0):
     """Load KDD99 with the reference split.
 
     Args:
@@ -144,10 +144,12 @@ def load(data_dir=None, scale=False, validation=False):
         validation: Whether to hold out 10 % of the training rows
             (`sample(frac=0.1, random_state=42)`) as a validation split.
             Defaults to `False`, which trains on all training rows.
+        label: Ignored: KDD99 has one protocol.
 
     Returns:
         A `Splits` instance.
     """
+    del label
     path = find_or_download(FILE_NAMES, data_dir, DOWNLOAD)
     logging.info("Reading KDD99 from %s", path)
     features, labels = encode(read_frame(path))

@@ -17,7 +17,7 @@ def build_model(model_name, dataset_name, input_dim, spectral_norm=False, seed=N
     Args:
         model_name: One of the keys of `MODELS`.
         dataset_name: Dataset whose reference architecture is used.
-        input_dim: Number of input features.
+        input_dim: Number of input features, or the shape of one image.
         spectral_norm: Whether the discriminators are spectrally normalised.
             Defaults to `False`.
         seed: Seed of latent sampling. Defaults to `None`.

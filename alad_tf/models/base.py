@@ -79,6 +79,11 @@ class AdversarialDetector(keras.Model):
         self.built = True
 
     @property
+    def row_shape(self):
+        """Shape of one input row: `(n_features,)` or `(height, width, channels)`."""
+        return tuple(self.networks["encoder"].input_shape[1:])
+
+    @property
     def metrics(self):
         return [*self.loss_trackers.values(), self.validation_tracker]
 
@@ -139,6 +144,11 @@ class AdversarialDetector(keras.Model):
         for name, value in values.items():
             self.loss_trackers[name].update_state(value)
         return {name: tracker.result() for name, tracker in self.loss_trackers.items()}
+
+    def reconstruct(self, x):
+        """Return G(E(x)) computed with the EMA networks in inference mode."""
+        ema = self.ema_networks
+        return ema["generator"](ema["encoder"](x, training=False), training=False)
 
     def call(self, x, training=False):
         """Return a dict of anomaly scores, one float per row of `x`."""

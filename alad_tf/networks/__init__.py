@@ -1,11 +1,12 @@
 """Network architectures and reference hyperparameters, by model and dataset."""
 
-from alad_tf.networks import kdd
+from alad_tf.networks import kdd, mnist
 
 # (model, dataset) -> (network builder, reference hyperparameters).
 _ARCHITECTURES = {
     ("alad", "kdd"): (kdd.alad_networks, kdd.ALAD_HYPERPARAMETERS),
     ("bigan", "kdd"): (kdd.bigan_networks, kdd.BIGAN_HYPERPARAMETERS),
+    ("bigan", "mnist"): (mnist.bigan_networks, mnist.BIGAN_HYPERPARAMETERS),
 }
 
 
