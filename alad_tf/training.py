@@ -136,7 +136,7 @@ def train(
         batch_size: Rows per training step.
         seed: Seed of the two shuffled copies of the training data.
         checkpoint_dir: Folder of the `keras.callbacks.BackupAndRestore`
-            checkpoint, written after every epoch. If it already holds a
+            checkpoint, written after every epoch. If it already contains a
             checkpoint, training resumes from it.
         tensorboard_dir: Folder of the TensorBoard event files.
         run_name: Name used in log lines.
@@ -150,7 +150,7 @@ def train(
 
     Returns:
         A dict with `history` (the Keras history dict), `initial_epoch`,
-        `epochs_run` and `epoch_used` (the epoch whose weights the model holds
+        `epochs_run` and `epoch_used` (the epoch whose weights the model has
         at the end, 0-based, or -1 if no epoch ran).
     """
     if early_stop and x_valid is None:

@@ -107,12 +107,12 @@ def find_or_download(file_names, data_dir=None, download=None):
                 return candidate
 
     searched = ", ".join(str(d) for d in dirs)
-    wanted = " or ".join(file_names)
+    expected_names = " or ".join(file_names)
     offline = os.environ.get(OFFLINE_ENV, "").lower() in ("1", "true", "yes")
     if download is None or offline:
         reason = "no download source" if download is None else f"{OFFLINE_ENV}=1"
         raise DatasetNotFoundError(
-            f"Dataset file {wanted} not found in: {searched} ({reason}). Place it "
+            f"Dataset file {expected_names} not found in: {searched} ({reason}). Place it "
             f"in one of these folders, or pass --data_dir."
         )
     # get_file falls back to /tmp/.keras when the cache folder does not exist.
@@ -128,7 +128,7 @@ def find_or_download(file_names, data_dir=None, download=None):
         )
     except Exception as error:  # get_file raises bare Exception on network errors.
         raise DatasetNotFoundError(
-            f"Dataset file {wanted} not found in: {searched}, and the download "
+            f"Dataset file {expected_names} not found in: {searched}, and the download "
             f"from {download['origin']} failed ({error}). Download it by hand "
             f"and place it in one of these folders, or pass --data_dir."
         ) from error

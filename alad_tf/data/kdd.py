@@ -85,10 +85,10 @@ def read_frame(path):
         if invalid.any():
             line = int(frame.index[invalid][0]) + 1
             raw = frame[column].iloc[line - 1]
-            shown = "empty" if pd.isna(raw) else repr(str(raw))
+            displayed_value = "empty" if pd.isna(raw) else repr(str(raw))
             raise ValueError(
                 f"The KDD99 file {path} has {int(invalid.sum())} missing or non-numeric "
-                f"values in column {column!r}, the first on line {line} ({shown}). {advice}"
+                f"values in column {column!r}, the first on line {line} ({displayed_value}). {advice}"
             )
         frame[column] = values
     return frame
