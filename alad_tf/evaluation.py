@@ -22,8 +22,9 @@ DEFAULT_TRAIN_PERCENTILE = 95.0
 class Scorer:
     """Score rows in fixed-size chunks with a model's EMA networks.
 
-    Every row is scored exactly once, without padding, in inference mode. The
-    scores do not depend on the chunk size beyond float32 rounding.
+    Every row is scored exactly once, without padding, in inference mode.
+    Changing the chunk size changes scores only by float32 rounding
+    (`tests/models_alad_test.py` checks it).
 
     Args:
         model: An `AdversarialDetector`.
