@@ -25,8 +25,8 @@ flags.DEFINE_integer(
 )
 flags.DEFINE_integer(
     "label", 0,
-    "mnist: the anomalous digit (0 to 9); the nine others are normal. kdd: no "
-    "effect (the run folder records it).",
+    "mnist: the anomalous digit (0 to 9); the nine others are normal. kdd and "
+    "arrhythmia: no effect (the run folder records it).",
 )
 flags.DEFINE_enum(
     "m", "fm", ["cross-e", "fm"],
@@ -86,6 +86,11 @@ flags.DEFINE_bool(
     "ALAD and EGBAD code never scales. The exported model takes unscaled rows.",
 )
 flags.DEFINE_bool(
+    "clean_train", False,
+    "arrhythmia: drop the anomalies from the training half. The reference code "
+    "keeps them (34 of 226 rows).",
+)
+flags.DEFINE_bool(
     "resume", False,
     "Continue the latest run with the same settings from its last checkpoint, up to "
     "--nb_epochs. Without it every run starts fresh in a new folder.",
@@ -127,6 +132,7 @@ def config_from_flags(model_name):
         threshold=FLAGS.threshold,
         threshold_percentile=FLAGS.threshold_percentile,
         scale=FLAGS.scale,
+        clean_train=FLAGS.clean_train,
         resume=FLAGS.resume,
         export_dir=FLAGS.export_dir,
     )

@@ -23,13 +23,14 @@ from alad_tf.models import MODELS, build_model
 # command finishes in under 10 minutes on a 2-core CPU.
 DEFAULT_EPOCHS = {
     ("alad", "kdd"): 10,
+    ("alad", "arrhythmia"): 700,
     ("bigan", "kdd"): 10,
     # NOTE: not measured on the full 70,000 images, which were not available.
     ("bigan", "mnist"): 2,
 }
 
 # Datasets whose --label has no effect.
-LABEL_FREE_DATASETS = ("kdd",)
+LABEL_FREE_DATASETS = ("kdd", "arrhythmia")
 
 
 @dataclasses.dataclass
@@ -59,6 +60,7 @@ class RunConfig:
     threshold: str = "test_percentile"
     threshold_percentile: float | None = None
     scale: bool = False
+    clean_train: bool = False
     resume: bool = False
     export_dir: str | None = None
 
@@ -114,7 +116,9 @@ def _check_folder_path(path, flag):
 
 
 # Flags that must match when --resume continues a run.
-RESUME_FLAGS = ("batch_size", "learning_rate", "sn", "enable_dzz", "w", "d", "scale")
+RESUME_FLAGS = (
+    "batch_size", "learning_rate", "sn", "enable_dzz", "w", "d", "scale", "clean_train",
+)
 
 
 def _check_resume_flags(run_dir, config):
@@ -197,6 +201,7 @@ def run_experiment(config):
     splits = load_dataset(
         config.dataset, data_dir=config.data_dir, scale=config.scale,
         validation=config.needs_validation, label=config.label,
+        clean_train=config.clean_train,
     )
 
     model, hyperparameters = build_model(

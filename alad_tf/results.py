@@ -27,6 +27,8 @@ def run_folder_name(config):
     )
     if config.scale:
         flags += "_scaled"
+    if config.clean_train:
+        flags += "_clean"
     return Path(config.model) / config.dataset / flags / f"label{config.label}" / f"rd{config.rd}"
 
 

@@ -213,3 +213,17 @@ def test_bigan_mnist_run_with_images(tmp_path, mnist_dir):
     outputs = loaded.serve(tf.zeros((2, 28, 28, 1)))
     assert outputs["fm"].shape == (2,)
     assert scores["fm"].shape == scores["y_test"].shape
+
+
+def test_alad_arrhythmia_run(tmp_path, data_dir):
+    logdir = tmp_path / "logs"
+    result = run_cli(
+        "alad", "run", "--dataset", "arrhythmia", "--nb_epochs", "3", "--clean_train",
+        "--logdir", str(logdir), "--data_dir", str(data_dir),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    run_dir = logdir / "alad" / "arrhythmia" / "fm_w0.1_sn0_dzz0_es0_test_percentile_clean" / "label0" / "rd42"
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["flags"]["batch_size"] == 32
+    assert summary["step"] == 3 * (192 // 32)
+    assert "--label 0 has no effect on arrhythmia" in result.stderr

@@ -1,10 +1,11 @@
 """Network architectures and reference hyperparameters, by model and dataset."""
 
-from alad_tf.networks import kdd, mnist
+from alad_tf.networks import arrhythmia, kdd, mnist
 
 # (model, dataset) -> (network builder, reference hyperparameters).
 _ARCHITECTURES = {
     ("alad", "kdd"): (kdd.alad_networks, kdd.ALAD_HYPERPARAMETERS),
+    ("alad", "arrhythmia"): (arrhythmia.alad_networks, arrhythmia.ALAD_HYPERPARAMETERS),
     ("bigan", "kdd"): (kdd.bigan_networks, kdd.BIGAN_HYPERPARAMETERS),
     ("bigan", "mnist"): (mnist.bigan_networks, mnist.BIGAN_HYPERPARAMETERS),
 }
