@@ -50,10 +50,7 @@ def read_images(data_dir=None):
     """
     for folder in search_dirs(data_dir):
         if (folder / NPZ_NAME).is_file():
-            logging.info("Reading MNIST from %s", folder / NPZ_NAME)
-            with np.load(folder / NPZ_NAME) as arrays:
-                parts = [arrays[key] for key in ("x_train", "y_train", "x_test", "y_test")]
-            return np.concatenate(parts[0::2]), np.concatenate(parts[1::2])
+            return _read_npz(folder / NPZ_NAME)
         if all((folder / name).is_file() for name in IDX_FILES.values()):
             logging.info("Reading MNIST idx files from %s", folder)
             arrays = {key: _read_idx(folder / name) for key, name in IDX_FILES.items()}
@@ -77,9 +74,16 @@ def read_images(data_dir=None):
             f"{error} The four idx files ({', '.join(IDX_FILES.values())}) in one folder "
             f"also work."
         ) from error
+    return _read_npz(path)
+
+
+def _read_npz(path):
+    """Return the merged training and test images and labels of a Keras `mnist.npz`."""
+    logging.info("Reading MNIST from %s", path)
     with np.load(path) as arrays:
-        parts = [arrays[key] for key in ("x_train", "y_train", "x_test", "y_test")]
-    return np.concatenate(parts[0::2]), np.concatenate(parts[1::2])
+        images = np.concatenate([arrays["x_train"], arrays["x_test"]])
+        labels = np.concatenate([arrays["y_train"], arrays["y_test"]])
+    return images, labels
 
 
 def split(images, labels, anomalous_digit, validation=False):

@@ -163,17 +163,6 @@ class ALAD(AdversarialDetector):
             }
         )
 
-    def _variables_of(self, names):
-        return [v for name in names for v in self.networks[name].trainable_variables]
-
-    def _apply_in_order(self, names, gradients):
-        """Split a flat gradient list by network and apply each network's step."""
-        start = 0
-        for name in names:
-            count = len(self.networks[name].trainable_variables)
-            self.apply_step(name, gradients[start : start + count])
-            start += count
-
     def score_batch(self, x):
         ema = self.ema_networks
         x_rec = ema["generator"](ema["encoder"](x, training=False), training=False)

@@ -131,6 +131,17 @@ class AdversarialDetector(keras.Model):
         if network_name in self.ema_networks:
             self._update_ema(network, self.ema_networks[network_name])
 
+    def _variables_of(self, names):
+        return [v for name in names for v in self.networks[name].trainable_variables]
+
+    def _apply_in_order(self, names, gradients):
+        """Split a flat gradient list by network and apply each network's step."""
+        start = 0
+        for name in names:
+            count = len(self.networks[name].trainable_variables)
+            self.apply_step(name, gradients[start : start + count])
+            start += count
+
     def _update_ema(self, network, ema_network):
         decay = self.ema_decay
         for average, variable in zip(ema_network.weights, network.weights):

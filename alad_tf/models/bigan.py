@@ -101,11 +101,9 @@ class BiGAN(AdversarialDetector):
             # does not depend on G, so one backward pass of their sum gives
             # each network its own gradient.
             loss_sum = terms["generator"] + terms["encoder"]
-        generator_variables = self.networks["generator"].trainable_variables
-        encoder_variables = self.networks["encoder"].trainable_variables
-        gradients = tape.gradient(loss_sum, generator_variables + encoder_variables)
-        self.apply_step("generator", gradients[: len(generator_variables)])
-        self.apply_step("encoder", gradients[len(generator_variables) :])
+        names = ("generator", "encoder")
+        gradients = tape.gradient(loss_sum, self._variables_of(names))
+        self._apply_in_order(names, gradients)
 
         return self.update_trackers(
             {
