@@ -11,8 +11,6 @@ from absl import app, flags, logging
 from alad_tf import data, models
 from alad_tf.evaluation import THRESHOLD_MODES
 
-MODES = ("run",)
-
 FLAGS = flags.FLAGS
 
 flags.DEFINE_enum("dataset", "kdd", sorted(data.LOADERS), "Dataset to train and test on.")
@@ -143,32 +141,11 @@ def _fail(message):
     sys.exit(1)
 
 
-def main(argv):
-    positional = argv[1:]
-    if len(positional) != 2:
-        raise app.UsageError(
-            f"Expected two arguments, MODEL and MODE (for example: alad run), got "
-            f"{len(positional)}: {' '.join(positional) or 'none'}."
-        )
-    model_name, mode = positional
-    if model_name not in models.MODELS:
-        raise app.UsageError(
-            f"Unknown model {model_name!r}. Expected one of: {', '.join(sorted(models.MODELS))}."
-        )
-    if mode not in MODES:
-        raise app.UsageError(f"Unknown mode {mode!r}. Expected one of: {', '.join(MODES)}.")
-
-    import tensorflow as tf
-
-    if FLAGS.intra_op_threads:
-        tf.config.threading.set_intra_op_parallelism_threads(FLAGS.intra_op_threads)
-
+def _run(model_name):
+    """`MODEL run`: train, score and export one detector."""
     from alad_tf.experiment import run_experiment
 
-    try:
-        summary = run_experiment(config_from_flags(model_name))
-    except (data.DatasetNotFoundError, ValueError, FileExistsError) as error:
-        _fail(str(error))
+    summary = run_experiment(config_from_flags(model_name))
     print(f"Results: {summary['run_dir']}/results.csv")
     for method, values in summary["metrics"].items():
         print(
@@ -179,6 +156,43 @@ def main(argv):
     if summary["export_dir"]:
         print(f"SavedModel copy: {summary['export_dir']}")
     print(f"TensorBoard: tensorboard --logdir {summary['flags']['logdir']}")
+
+
+# MODE -> handler taking the model name, for the commands `MODEL MODE`.
+MODEL_MODES = {"run": _run}
+
+
+def _command(positional):
+    """Return the handler of the positional arguments, or raise `app.UsageError`."""
+    if len(positional) != 2:
+        raise app.UsageError(
+            f"Expected two arguments, MODEL and MODE (for example: alad run), got "
+            f"{len(positional)}: {' '.join(positional) or 'none'}."
+        )
+    model_name, mode = positional
+    if model_name not in models.MODELS:
+        raise app.UsageError(
+            f"Unknown model {model_name!r}. Expected one of: {', '.join(sorted(models.MODELS))}."
+        )
+    if mode not in MODEL_MODES:
+        raise app.UsageError(
+            f"Unknown mode {mode!r}. Expected one of: {', '.join(MODEL_MODES)}."
+        )
+    return lambda: MODEL_MODES[mode](model_name)
+
+
+def main(argv):
+    handler = _command(argv[1:])
+
+    import tensorflow as tf
+
+    if FLAGS.intra_op_threads:
+        tf.config.threading.set_intra_op_parallelism_threads(FLAGS.intra_op_threads)
+
+    try:
+        handler()
+    except (data.DatasetNotFoundError, ValueError, FileExistsError) as error:
+        _fail(str(error))
 
 
 def run():
