@@ -126,7 +126,8 @@ def evaluate_scores(
     """Compute thresholds and metrics for every score.
 
     Args:
-        y_test: Test labels.
+        y_test: Test labels, or `None` for unlabelled rows, which get only
+            the threshold and the number of rows flagged.
         test_scores: Dict of score name to test scores.
         mode: `"test_percentile"` (the original rule: a percentile of the test
             scores at the known contamination) or `"train_percentile"` (a
@@ -139,7 +140,8 @@ def evaluate_scores(
             Defaults to `None`.
 
     Returns:
-        A dict of score name to the dict of `binary_metrics`.
+        A dict of score name to the dict of `binary_metrics`, or to a dict
+        with `threshold` and `flagged` when `y_test` is `None`.
     """
     if mode not in THRESHOLD_MODES:
         raise ValueError(
@@ -158,5 +160,8 @@ def evaluate_scores(
                 DEFAULT_TRAIN_PERCENTILE if threshold_percentile is None else threshold_percentile
             )
             threshold = percentile_threshold(valid_scores[name], percentile)
-        results[name] = binary_metrics(y_test, scores, threshold)
+        if y_test is None:
+            results[name] = {"threshold": threshold, "flagged": int((scores >= threshold).sum())}
+        else:
+            results[name] = binary_metrics(y_test, scores, threshold)
     return results

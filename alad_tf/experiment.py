@@ -16,7 +16,7 @@ import numpy as np
 from absl import logging
 
 from alad_tf import evaluation, export, results, training
-from alad_tf.data import load_dataset
+from alad_tf.data import DEFAULT_SCALE, load_dataset
 from alad_tf.models import MODELS, build_model
 
 # Default number of epochs per (model, dataset), sized so that the plain
@@ -24,13 +24,33 @@ from alad_tf.models import MODELS, build_model
 DEFAULT_EPOCHS = {
     ("alad", "kdd"): 10,
     ("alad", "arrhythmia"): 700,
+    ("bigan", "arrhythmia"): 700,
     ("bigan", "kdd"): 10,
     # NOTE: not measured on the full 70,000 images, which were not available.
     ("bigan", "mnist"): 2,
 }
 
+# The user's own tables get about the training steps of the KDD99 default
+# (10 epochs of 3,967 steps), within these bounds on the number of epochs.
+TABLE_STEP_BUDGET = 40_000
+TABLE_EPOCH_RANGE = (10, 1000)
+
 # Datasets whose --label has no effect.
-LABEL_FREE_DATASETS = ("kdd", "arrhythmia")
+LABEL_FREE_DATASETS = ("kdd", "arrhythmia", "csv")
+
+
+def default_epochs(model_name, dataset, train_rows, batch_size):
+    """Return the default number of epochs of a model on a dataset.
+
+    The reference datasets have a fixed default. A user's table gets
+    `TABLE_STEP_BUDGET` training steps, rounded up to whole epochs and kept
+    in `TABLE_EPOCH_RANGE`.
+    """
+    if (model_name, dataset) in DEFAULT_EPOCHS:
+        return DEFAULT_EPOCHS[(model_name, dataset)]
+    steps_per_epoch = max(1, train_rows // batch_size)
+    low, high = TABLE_EPOCH_RANGE
+    return int(min(high, max(low, math.ceil(TABLE_STEP_BUDGET / steps_per_epoch))))
 
 
 @dataclasses.dataclass
@@ -38,7 +58,8 @@ class RunConfig:
     """Settings of one run. Field names follow the command-line flags.
 
     `nb_epochs`, `batch_size` and `learning_rate` of `None` take the
-    reference values of the model and dataset.
+    reference values of the model and dataset, and `scale` of `None` the
+    dataset's default (`alad_tf.data.DEFAULT_SCALE`).
     """
 
     model: str = "alad"
@@ -59,8 +80,15 @@ class RunConfig:
     learning_rate: float | None = None
     threshold: str = "test_percentile"
     threshold_percentile: float | None = None
-    scale: bool = False
+    scale: bool | None = None
     clean_train: bool = False
+    data_path: str | None = None
+    label_column: str | None = None
+    anomaly_values: list | None = None
+    categorical_columns: list | None = None
+    contamination: float | None = None
+    fillna: bool = False
+    no_header: bool = False
     resume: bool = False
     export_dir: str | None = None
 
@@ -118,6 +146,7 @@ def _check_folder_path(path, flag):
 # Flags that must match when --resume continues a run.
 RESUME_FLAGS = (
     "batch_size", "learning_rate", "sn", "enable_dzz", "w", "d", "scale", "clean_train",
+    "data_path", "label_column", "anomaly_values", "categorical_columns", "fillna", "no_header",
 )
 
 
@@ -171,11 +200,13 @@ def _log_header(config, run_name, hyperparameters, splits):
             run_name, config.label, config.dataset,
         )
     logging.info(
-        "[%s] Data: %d training rows, %s validation rows, %d test rows (%.2f %% anomalous), "
+        "[%s] Data: %d training rows, %s validation rows, %d test rows (%s anomalous), "
         "rows of shape %s",
         run_name, len(splits.x_train),
         "no" if splits.x_valid is None else len(splits.x_valid),
-        len(splits.x_test), 100 * splits.y_test.mean(), splits.x_train.shape[1:],
+        len(splits.x_test),
+        "unknown share" if splits.y_test is None else f"{100 * splits.y_test.mean():.2f} %",
+        splits.x_train.shape[1:],
     )
 
 
@@ -198,20 +229,28 @@ def run_experiment(config):
     keras.utils.set_random_seed(config.rd)
 
     logging.info("Data loading...")
+    if config.scale is None:
+        config.scale = DEFAULT_SCALE.get(config.dataset, False)
     splits = load_dataset(
         config.dataset, data_dir=config.data_dir, scale=config.scale,
         validation=config.needs_validation, label=config.label,
-        clean_train=config.clean_train,
+        clean_train=config.clean_train, data_path=config.data_path,
+        label_column=config.label_column, anomaly_values=config.anomaly_values,
+        categorical_columns=config.categorical_columns,
+        contamination=config.contamination, fillna=config.fillna,
+        no_header=config.no_header,
     )
 
     model, hyperparameters = build_model(
         config.model, config.dataset, splits.network_input, spectral_norm=config.sn,
         seed=config.rd, **MODELS[config.model].options_from_config(config),
     )
-    if config.nb_epochs is None:
-        config.nb_epochs = DEFAULT_EPOCHS[(config.model, config.dataset)]
     if config.batch_size is None:
         config.batch_size = hyperparameters["batch_size"]
+    if config.nb_epochs is None:
+        config.nb_epochs = default_epochs(
+            config.model, config.dataset, len(splits.x_train), config.batch_size
+        )
     if config.learning_rate is None:
         config.learning_rate = hyperparameters["learning_rate"]
     primary = model.primary_score(config.m)
@@ -282,6 +321,13 @@ def run_experiment(config):
     step = epochs_trained * steps_per_epoch
     logging.info("[%s] Testing : mean inference time is %.4f s", run_name, mean_inference_time)
     for method, values in metrics.items():
+        if splits.y_test is None:
+            logging.info(
+                "[%s] Testing at step %d, method %s: threshold = %.4f | flagged = %d of %d rows",
+                run_name, step, method, values["threshold"], values["flagged"],
+                len(splits.x_test),
+            )
+            continue
         logging.info(
             "[%s] Testing at step %d, method %s: Prec = %.4f | Rec = %.4f | F1 = %.4f | AUROC = %.4f",
             run_name, step, method, values["precision"], values["recall"], values["f1"],
@@ -290,7 +336,12 @@ def run_experiment(config):
 
     results.write_test_summaries(run_dir, metrics, mean_inference_time, step)
     results.write_run_results(run_dir, config.logdir, config, metrics, step)
-    np.savez_compressed(run_dir / "test_scores.npz", y_test=splits.y_test, **test_scores)
+    labels = {} if splits.y_test is None else {"y_test": splits.y_test}
+    np.savez_compressed(run_dir / "test_scores.npz", **labels, **test_scores)
+    if splits.y_test is None:
+        results.write_row_scores(run_dir, test_scores, primary, metrics[primary]["threshold"])
+    if splits.preprocessor is not None:
+        export.write_preprocessing(run_dir, splits.preprocessor)
 
     # A resumed run keeps its earlier export and writes a new one beside it.
     saved_model_dir = results.free_path(run_dir / "saved_model")
@@ -298,6 +349,7 @@ def run_experiment(config):
     export.export_saved_model(
         model, saved_model_dir, primary, metrics[primary]["threshold"], info=export_info,
         scaler=splits.scaler, feature_names=splits.feature_names,
+        preprocessor=splits.preprocessor,
     )
     logging.info("[%s] SavedModel written to %s", run_name, saved_model_dir)
     if config.export_dir:

@@ -4,22 +4,107 @@ import json
 from pathlib import Path
 
 import keras
+import numpy as np
+import pandas as pd
 import tensorflow as tf
+from absl import logging
+
+from alad_tf.data.table import TablePreprocessor
 
 EXPORT_INFO_FILE = "alad_tf_export.json"
+PREPROCESSING_FILE = "preprocessing.json"
+
+
+def write_preprocessing(folder, preprocessor):
+    """Write the `TablePreprocessor` of a table as `preprocessing.json` in `folder`."""
+    path = Path(folder) / PREPROCESSING_FILE
+    path.write_text(json.dumps(preprocessor.to_dict(), indent=2) + "\n")
+    return path
+
+
+class _TableEncoder:
+    """The encoding of `TablePreprocessor.transform` as TensorFlow ops.
+
+    Inputs are `numeric`, float64 of shape `(n, n_numeric_columns)`, and
+    `categorical`, strings of shape `(n, n_categorical_columns)`, each in the
+    column order of `preprocessing.json`. A table without numeric or without
+    categorical columns has only the other input.
+    """
+
+    def __init__(self, preprocessor):
+        self.columns = preprocessor.columns
+        numeric = [column for column in self.columns if column["kind"] == "numeric"]
+        self.has_numeric = bool(numeric)
+        self.fillna = preprocessor.fillna
+        # Float64, as TablePreprocessor.transform: raw values such as byte
+        # counts would lose digits in float32 before scaling.
+        self.medians = tf.constant([column["median"] for column in numeric], tf.float64)
+        self.scales = tf.constant([column["scale"] for column in numeric], tf.float64)
+        self.offsets = tf.constant([column["min"] for column in numeric], tf.float64)
+        # Index 0 of each one-hot output is the out-of-vocabulary bucket.
+        self.lookups = [
+            keras.layers.StringLookup(
+                vocabulary=column["categories"], num_oov_indices=1, output_mode="one_hot"
+            )
+            for column in self.columns
+            if column["kind"] == "categorical"
+        ]
+        for lookup in self.lookups:
+            # ExportArchive only tracks built layers.
+            lookup(tf.constant([""]))
+        self.input_signature = []
+        if numeric:
+            self.input_signature.append(
+                tf.TensorSpec((None, len(numeric)), tf.float64, name="numeric")
+            )
+        if self.lookups:
+            self.input_signature.append(
+                tf.TensorSpec((None, len(self.lookups)), tf.string, name="categorical")
+            )
+
+    def __call__(self, *inputs):
+        """Return the encoded rows and the number of unseen categories per row."""
+        inputs = list(inputs)
+        numeric = inputs.pop(0) if self.has_numeric else None
+        categorical = inputs.pop(0) if self.lookups else None
+        if numeric is not None:
+            if self.fillna:
+                numeric = tf.where(tf.math.is_finite(numeric), numeric, self.medians)
+            numeric = tf.cast(numeric * self.scales + self.offsets, tf.float32)
+        parts, unseen = [], tf.zeros_like(categorical[:, 0], tf.float32) if self.lookups else 0.0
+        numeric_index = categorical_index = 0
+        for column in self.columns:
+            if column["kind"] == "numeric":
+                parts.append(numeric[:, numeric_index : numeric_index + 1])
+                numeric_index += 1
+                continue
+            one_hot = tf.cast(
+                self.lookups[categorical_index](categorical[:, categorical_index]), tf.float32
+            )
+            parts.append(one_hot[:, 1:])
+            unseen += one_hot[:, 0]
+            categorical_index += 1
+        return tf.concat(parts, axis=1), tf.cast(unseen, tf.int32)
 
 
 def export_saved_model(
-    model, path, primary_score, threshold, info=None, scaler=None, feature_names=None
+    model, path, primary_score, threshold, info=None, scaler=None, feature_names=None,
+    preprocessor=None,
 ):
-    """Write a SavedModel whose `serve` endpoint scores raw feature rows.
+    """Write a SavedModel whose `serve` endpoint scores feature rows.
 
-    The endpoint takes float32 rows of shape `(n, n_features)`, unscaled even
-    when the model was trained on scaled rows, and returns a dict with every
-    score of the model (higher is more anomalous), `score` (the primary
-    score) and `is_anomaly` (`score >= threshold`). It is also the default
-    serving signature, so
+    The `serve` endpoint takes float32 rows of shape `(n, n_features)`,
+    unscaled even when the model was trained on scaled rows, and returns a
+    dict with every score of the model (higher is more anomalous), `score`
+    (the primary score) and `is_anomaly` (`score >= threshold`). It is also
+    the default serving signature, so
     `tf.saved_model.load(path).signatures["serving_default"]` works too.
+
+    For a user's table, `serve` takes the encoded rows, and a second
+    endpoint, `serve_table`, takes the raw columns (see `_TableEncoder` and
+    `score_table`), encodes them as in training and returns the same dict
+    plus `unseen_categories`, the number of categorical values per row that
+    training never saw.
 
     Args:
         model: A trained `AdversarialDetector`.
@@ -32,6 +117,9 @@ def export_saved_model(
             that the endpoint takes raw rows. Defaults to `None` (no scaling).
         feature_names: Column names of the input rows, in order, written to
             `alad_tf_export.json`. Defaults to `None`.
+        preprocessor: `TablePreprocessor` of a user's table, embedded in
+            `serve_table` and written to `preprocessing.json`. Defaults to
+            `None`.
 
     Returns:
         The output path.
@@ -66,7 +154,23 @@ def export_saved_model(
         fn=serve,
         input_signature=[tf.TensorSpec((None, *row_shape), tf.float32, name="x")],
     )
+    if preprocessor is not None:
+        encoder = _TableEncoder(preprocessor)
+        for lookup in encoder.lookups:
+            archive.track(lookup)
+
+        def serve_table(*inputs):
+            rows, unseen = encoder(*inputs)
+            scores = serve(rows)
+            scores["unseen_categories"] = unseen
+            return scores
+
+        archive.add_endpoint(
+            name="serve_table", fn=serve_table, input_signature=encoder.input_signature
+        )
     archive.write_out(str(path), verbose=False)
+    if preprocessor is not None:
+        write_preprocessing(path, preprocessor)
 
     metadata = {
         "primary_score": primary_score,
@@ -75,7 +179,80 @@ def export_saved_model(
         "scores": list(model.score_names),
         "scaled": scaler is not None,
         "feature_names": list(feature_names) if feature_names is not None else None,
+        "table_inputs": None if preprocessor is None else {
+            "numeric": preprocessor.numeric_columns,
+            "categorical": preprocessor.categorical_columns,
+        },
         **(info or {}),
     }
     (path / EXPORT_INFO_FILE).write_text(json.dumps(metadata, indent=2) + "\n")
     return path
+
+
+def score_table(path, frame):
+    """Score raw table rows with a detector exported from a run on `--dataset csv`.
+
+    The rows go through the `serve_table` endpoint, which encodes them with
+    the training preprocessing stored in the SavedModel.
+
+    Args:
+        path: Folder of the SavedModel.
+        frame: `pandas.DataFrame` with (at least) the training columns,
+            named as in the training file (`"0"`, `"1"`, … for a file without
+            a header). Other columns, such as the label, are ignored.
+
+    Returns:
+        A DataFrame with one row per input row: every score, `score`,
+        `is_anomaly` and `unseen_categories`.
+
+    Raises:
+        ValueError: If the export has no table preprocessing, a column is
+            missing, or a numeric value is missing or not finite while the
+            run did not use `--fillna`.
+    """
+    path = Path(path)
+    if not (path / PREPROCESSING_FILE).is_file():
+        raise ValueError(
+            f"{path} has no {PREPROCESSING_FILE}: it was not exported from a "
+            f"--dataset csv run. Score its feature rows with the serve endpoint."
+        )
+    preprocessor = TablePreprocessor.from_dict(json.loads((path / PREPROCESSING_FILE).read_text()))
+    frame = frame.copy()
+    frame.columns = [str(name) for name in frame.columns]
+    missing = [name for name in preprocessor.numeric_columns + preprocessor.categorical_columns
+               if name not in frame]
+    if missing:
+        raise ValueError(
+            f"The rows lack the columns {', '.join(missing)} that the detector was trained on."
+        )
+
+    inputs = []
+    if preprocessor.numeric_columns:
+        numeric = frame[preprocessor.numeric_columns].apply(pd.to_numeric, errors="coerce")
+        numeric = numeric.to_numpy(dtype=np.float64)
+        bad = ~np.isfinite(numeric)
+        if bad.any() and not preprocessor.fillna:
+            columns = [
+                name for name, column_bad in zip(preprocessor.numeric_columns, bad.any(axis=0))
+                if column_bad
+            ]
+            raise ValueError(
+                f"{int(bad.sum())} numeric values are missing, not numbers or infinite, in "
+                f"columns {', '.join(columns)}. The run did not use --fillna, so fix them."
+            )
+        inputs.append(tf.constant(numeric))
+    if preprocessor.categorical_columns:
+        categorical = frame[preprocessor.categorical_columns].astype(str).to_numpy(dtype=object)
+        inputs.append(tf.constant(categorical, tf.string))
+
+    # Keep the loaded object alive while its endpoint runs.
+    loaded = tf.saved_model.load(str(path))
+    outputs = loaded.serve_table(*inputs)
+    result = pd.DataFrame({name: value.numpy() for name, value in outputs.items()})
+    unseen_rows = int((result["unseen_categories"] > 0).sum())
+    if unseen_rows:
+        logging.warning(
+            "%d of %d rows have a category not seen in training; those values encode "
+            "as all zeros.", unseen_rows, len(result),
+        )
+    return result

@@ -29,7 +29,11 @@ def run_folder_name(config):
         flags += "_scaled"
     if config.clean_train:
         flags += "_clean"
-    return Path(config.model) / config.dataset / flags / f"label{config.label}" / f"rd{config.rd}"
+    dataset = Path(config.dataset)
+    if config.dataset == "csv" and config.data_path:
+        # Runs on different tables must not share folders.
+        dataset /= Path(config.data_path).name.split(".")[0] or "table"
+    return Path(config.model) / dataset / flags / f"label{config.label}" / f"rd{config.rd}"
 
 
 def resolve_run_dir(logdir, name, resume):
@@ -81,16 +85,17 @@ def write_run_results(run_dir, logdir, config, metrics, step):
     rows, global_rows = [], []
     date = time.ctime()
     for method, values in metrics.items():
+        # Unlabelled rows have a threshold but no metrics: their cells stay empty.
         common = {
             "Method": method,
             "Step": step,
-            "AUROC": values["auroc"],
-            "Precision": values["precision"],
-            "Recall": values["recall"],
-            "F1 score": values["f1"],
+            "AUROC": values.get("auroc"),
+            "Precision": values.get("precision"),
+            "Recall": values.get("recall"),
+            "F1 score": values.get("f1"),
             "Random Seed": config.rd,
             "Threshold mode": config.threshold,
-            "AUPRC": values["auprc"],
+            "AUPRC": values.get("auprc"),
         }
         rows.append({**common, "Threshold": values["threshold"]})
         global_rows.append(
@@ -124,7 +129,18 @@ def write_test_summaries(tensorboard_dir, metrics, mean_inference_time, step):
     writer = tf.summary.create_file_writer(str(Path(tensorboard_dir) / "test"))
     with writer.as_default():
         for method, values in metrics.items():
-            for key in ("precision", "recall", "f1", "auroc", "auprc", "threshold"):
-                tf.summary.scalar(f"test/{method}/{key}", values[key], step=step)
+            for key in ("precision", "recall", "f1", "auroc", "auprc", "threshold", "flagged"):
+                if key in values:
+                    tf.summary.scalar(f"test/{method}/{key}", values[key], step=step)
         tf.summary.scalar("test/mean_inference_time_s", mean_inference_time, step=step)
     writer.close()
+
+
+def write_row_scores(run_dir, scores, primary_score, threshold):
+    """Write `scores.csv`: the row position, every score and the decision of the primary score."""
+    frame = pd.DataFrame(scores)
+    frame.insert(0, "row", range(len(frame)))
+    frame["is_anomaly"] = frame[primary_score] >= threshold
+    path = Path(run_dir) / "scores.csv"
+    frame.to_csv(path, index=False)
+    return path

@@ -85,7 +85,7 @@ def test_new_run_never_overwrites_and_resume_continues(cli_run, data_dir, tmp_pa
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["alad", "run", "--dataset", "cifar"], "value should be one of <arrhythmia|kdd|mnist>"),
+        (["alad", "run", "--dataset", "cifar"], "value should be one of <arrhythmia|csv|kdd|mnist>"),
         (["alad", "run", "--nb_epochs", "-1"], "nb_epochs"),
         (["alad", "run", "--threshold", "median"], "value should be one of"),
         (["alad", "run", "--m", "l3"], "value should be one of"),

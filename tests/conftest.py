@@ -92,3 +92,16 @@ def mnist_dir(tmp_path_factory, data_dir):
         x_train=images[:2000], y_train=labels[:2000], x_test=images[2000:], y_test=labels[2000:],
     )
     return folder
+
+
+@pytest.fixture(scope="session")
+def kdd_table(tmp_path_factory, data_dir):
+    """4,000 real KDD99 rows as header-less CSV, the raw file's format, plus their DataFrame."""
+    import pandas as pd
+
+    frame = pd.read_csv(data_dir / "kddcup.data_10_percent.gz", header=None)
+    sample = frame.sample(4000, random_state=0).reset_index(drop=True)
+    folder = tmp_path_factory.mktemp("table")
+    path = folder / "kdd_sample.csv"
+    sample.to_csv(path, header=False, index=False)
+    return {"path": path, "frame": sample}

@@ -27,7 +27,8 @@ class Splits:
         x_train: Training rows, float32, shape `(n_train, n_features)`.
         y_train: Training labels.
         x_test: Test rows.
-        y_test: Test labels.
+        y_test: Test labels, or `None` for an unlabelled table, whose test
+            rows are all its rows.
         x_valid: Validation rows carved from the training rows, or `None`.
         y_valid: Validation labels, or `None`.
         feature_names: Column names of the feature matrix.
@@ -36,19 +37,22 @@ class Splits:
         label_note: One sentence telling what the labels mean.
         scaler: The `sklearn.preprocessing.MinMaxScaler` fitted on the
             training rows when features are scaled, else `None`.
+        preprocessor: The `TablePreprocessor` that encodes raw table rows,
+            for the user's own tables, else `None`.
     """
 
     name: str
     x_train: np.ndarray
-    y_train: np.ndarray
+    y_train: np.ndarray | None
     x_test: np.ndarray
-    y_test: np.ndarray
+    y_test: np.ndarray | None
     x_valid: np.ndarray | None = None
     y_valid: np.ndarray | None = None
     feature_names: list = dataclasses.field(default_factory=list)
     test_percentile: float = 80.0
     label_note: str = ""
     scaler: object = None
+    preprocessor: object = None
 
     @property
     def num_features(self):

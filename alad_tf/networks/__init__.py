@@ -6,8 +6,13 @@ from alad_tf.networks import arrhythmia, kdd, mnist
 _ARCHITECTURES = {
     ("alad", "kdd"): (kdd.alad_networks, kdd.ALAD_HYPERPARAMETERS),
     ("alad", "arrhythmia"): (arrhythmia.alad_networks, arrhythmia.ALAD_HYPERPARAMETERS),
+    ("bigan", "arrhythmia"): (arrhythmia.bigan_networks, arrhythmia.BIGAN_HYPERPARAMETERS),
     ("bigan", "kdd"): (kdd.bigan_networks, kdd.BIGAN_HYPERPARAMETERS),
     ("bigan", "mnist"): (mnist.bigan_networks, mnist.BIGAN_HYPERPARAMETERS),
+    # The user's own tables take the KDD99 networks, the reference models for
+    # tabular rows, sized to the table's encoded width.
+    ("alad", "csv"): (kdd.alad_networks, kdd.ALAD_HYPERPARAMETERS),
+    ("bigan", "csv"): (kdd.bigan_networks, kdd.BIGAN_HYPERPARAMETERS),
 }
 
 

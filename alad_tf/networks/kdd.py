@@ -31,11 +31,14 @@ def alad_encoder(input_dim, latent_dim):
     return keras.Model(x, z, name="encoder")
 
 
-def alad_generator(input_dim, latent_dim):
-    """Build G(z): Dense(64), ReLU, Dense(128), ReLU, Dense(input_dim)."""
+def alad_generator(input_dim, latent_dim, width_scale=1):
+    """Build G(z): Dense(64), ReLU, Dense(128), ReLU, Dense(input_dim).
+
+    `width_scale` multiplies the two hidden widths.
+    """
     z = keras.Input((latent_dim,), name="z")
-    h = keras.layers.ReLU()(dense(64)(z))
-    h = keras.layers.ReLU()(dense(128)(h))
+    h = keras.layers.ReLU()(dense(64 * width_scale)(z))
+    h = keras.layers.ReLU()(dense(128 * width_scale)(h))
     x = dense(input_dim)(h)
     return keras.Model(z, x, name="generator")
 
@@ -116,22 +119,24 @@ def _bigan_leaky():
     return keras.layers.LeakyReLU(negative_slope=BIGAN_LEAKY_SLOPE)
 
 
-def bigan_discriminator(input_dim, latent_dim, spectral_norm=False):
+def bigan_discriminator(input_dim, latent_dim, spectral_norm=False, width_scale=1):
     """Build the BiGAN D(x, z), returning the logit and the 128-wide feature layer.
 
     The original names it D(z, x) but concatenates the x branch first, as here.
+    `width_scale` multiplies the hidden widths.
     """
+    width = 128 * width_scale
     x = keras.Input((input_dim,), name="x")
     z = keras.Input((latent_dim,), name="z")
-    hx = keras.layers.Dropout(0.2)(_bigan_leaky()(dense(128, spectral_norm)(x)))
-    hz = keras.layers.Dropout(0.2)(_bigan_leaky()(dense(128, spectral_norm)(z)))
+    hx = keras.layers.Dropout(0.2)(_bigan_leaky()(dense(width, spectral_norm)(x)))
+    hz = keras.layers.Dropout(0.2)(_bigan_leaky()(dense(width, spectral_norm)(z)))
     h = keras.layers.Concatenate()([hx, hz])
-    features = keras.layers.Dropout(0.2)(_bigan_leaky()(dense(128, spectral_norm)(h)))
+    features = keras.layers.Dropout(0.2)(_bigan_leaky()(dense(width, spectral_norm)(h)))
     logit = dense(1, name="logit")(features)
     return keras.Model([x, z], [logit, features], name="discriminator")
 
 
-def bigan_networks(input_dim, latent_dim, spectral_norm=False):
+def bigan_networks(input_dim, latent_dim, spectral_norm=False, width_scale=1):
     """Build the three BiGAN (EGBAD) networks for KDD99-like tabular data.
 
     The encoder is Dense(64), leaky ReLU (slope 0.1), Dense(latent_dim); the
@@ -142,15 +147,17 @@ def bigan_networks(input_dim, latent_dim, spectral_norm=False):
         latent_dim: Size of the latent code.
         spectral_norm: Whether the hidden dense layers of the discriminator
             are spectrally normalised. Defaults to `False`.
+        width_scale: Factor applied to every hidden width, for wider inputs.
+            Defaults to 1, the reference KDD99 widths.
 
     Returns:
         A dict with keys `encoder`, `generator` and `discriminator`.
     """
     x = keras.Input((input_dim,), name="x")
-    z = dense(latent_dim)(_bigan_leaky()(dense(64)(x)))
+    z = dense(latent_dim)(_bigan_leaky()(dense(64 * width_scale)(x)))
     encoder = keras.Model(x, z, name="encoder")
     return {
         "encoder": encoder,
-        "generator": alad_generator(input_dim, latent_dim),
-        "discriminator": bigan_discriminator(input_dim, latent_dim, spectral_norm),
+        "generator": alad_generator(input_dim, latent_dim, width_scale),
+        "discriminator": bigan_discriminator(input_dim, latent_dim, spectral_norm, width_scale),
     }

@@ -1,0 +1,460 @@
+"""The user's own table (CSV or Parquet) as a dataset.
+
+Protocol:
+- With a label column, `train_test_split(test_size=0.5, random_state=42)`
+  splits the rows as the KDD99 protocol does. The detector trains on the
+  normal rows of the training half and is tested on the whole test half,
+  whose anomaly share sets the test-percentile threshold.
+- Without a label column, the detector trains on every row and scores every
+  row. `contamination` (default 0.1) sets the share of rows flagged.
+
+Columns that are not numbers are one-hot encoded with the categories seen in
+the training rows. An unseen category encodes as all zeros and is counted in
+a warning. Numeric columns are MinMax-scaled, fitted on the training rows,
+unless `scale=False`.
+"""
+
+import csv
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from absl import logging
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import MinMaxScaler
+
+from alad_tf.data.base import Splits
+
+PARQUET_SUFFIXES = (".parquet", ".pq")
+SPLIT_SEED = 42
+VALIDATION_FRACTION = 0.1
+# Share of rows flagged when the table has no labels, as PyOD's default.
+DEFAULT_CONTAMINATION = 0.1
+# A column whose values are mostly numbers is taken as numeric, and its other
+# values as errors, unless the user names it categorical.
+NUMERIC_MAJORITY = 0.5
+# Rows read to detect a header line.
+HEADER_SAMPLE_ROWS = 200
+
+
+def _open_text(path):
+    return gzip.open(path, "rt", newline="") if path.suffix == ".gz" else open(path, newline="")
+
+
+def detect_header(path):
+    """Return whether the first line of a CSV file is a header.
+
+    The first line is a header when one of its cells is not a number while
+    the rest of that column is numeric. A file without any numeric column is
+    taken to have a header, as `pandas.read_csv` assumes.
+    """
+    with _open_text(path) as handle:
+        rows = []
+        for row in csv.reader(handle):
+            rows.append(row)
+            if len(rows) >= HEADER_SAMPLE_ROWS:
+                break
+    if not rows:
+        return False
+    first, rest = rows[0], rows[1:]
+    if not rest:
+        # A single line is a header when none of its cells is a number.
+        return bool(first) and pd.to_numeric(pd.Series(first), errors="coerce").isna().all()
+    numeric_columns = 0
+    for column in range(len(first)):
+        values = [row[column] for row in rest if column < len(row) and row[column] != ""]
+        if not values or pd.to_numeric(pd.Series(values), errors="coerce").isna().any():
+            continue
+        numeric_columns += 1
+        # An empty cell is a missing value, not a column name.
+        if first[column] != "" and pd.isna(pd.to_numeric(first[column], errors="coerce")):
+            return True
+    return numeric_columns == 0
+
+
+def read_table(path, no_header=False):
+    """Read a CSV (optionally gzip-compressed) or Parquet file into a DataFrame.
+
+    Column names become strings. A CSV file without a header gets the
+    column positions as names: "0", "1", …
+
+    Args:
+        path: File path.
+        no_header: Whether the CSV file has no header line. Defaults to
+            `False`, which detects it with `detect_header`.
+
+    Raises:
+        ValueError: If the file is missing, empty or unreadable.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise ValueError(f"Table file {path} not found. Pass an existing file to --data_path.")
+    if path.suffix.lower() in PARQUET_SUFFIXES:
+        try:
+            frame = pd.read_parquet(path)
+        except ImportError as error:
+            raise ValueError(
+                f"Reading {path} needs pyarrow: pip install 'alad_tf[parquet]'."
+            ) from error
+        except Exception as error:  # pyarrow raises its own error types.
+            raise ValueError(f"Cannot read {path} as Parquet: {error}.") from error
+    else:
+        try:
+            header = None if no_header or not detect_header(path) else 0
+            frame = pd.read_csv(path, header=header, skipinitialspace=True)
+        except pd.errors.EmptyDataError as error:
+            raise ValueError(f"Table file {path} is empty.") from error
+        except (UnicodeDecodeError, pd.errors.ParserError, OSError, csv.Error) as error:
+            raise ValueError(f"Cannot read {path} as CSV: {error}.") from error
+        logging.info(
+            "Read %s %s a header line.", path, "without" if header is None else "with"
+        )
+    if frame.empty:
+        raise ValueError(f"Table file {path} has no data rows.")
+    frame.columns = [str(name) for name in frame.columns]
+    return frame
+
+
+class TablePreprocessor:
+    """Encoding of raw table columns into the detector's float32 feature rows.
+
+    Columns keep their order. A numeric column becomes one feature: missing
+    or infinite values are replaced by the training median when `fillna` is
+    set, then `x * scale + min` as `sklearn.preprocessing.MinMaxScaler`
+    computes it. A categorical column becomes one feature per training
+    category, in sorted order, with all zeros for an unseen category.
+
+    The encoding is plain data (`to_dict`), so the exported SavedModel can
+    repeat it in its graph and a saved run can be reloaded without pickles.
+
+    Args:
+        columns: List of dicts, one per feature column: `name`, `kind`
+            (`"numeric"` or `"categorical"`), then `median`, `scale` and
+            `min` for numeric columns or `categories` for categorical ones.
+        fillna: Whether non-finite numeric values are replaced by the median.
+    """
+
+    def __init__(self, columns, fillna=False):
+        self.columns = columns
+        self.fillna = fillna
+
+    @classmethod
+    def fit(cls, frame, categorical, scale=True, fillna=False):
+        """Learn medians, scaling and categories from the training rows `frame`."""
+        columns = []
+        numeric_names = [name for name in frame.columns if name not in categorical]
+        numeric = frame[numeric_names].apply(pd.to_numeric, errors="coerce").astype(float)
+        finite = numeric.where(np.isfinite(numeric))
+        medians = finite.median().fillna(0.0)
+        filled = finite.fillna(medians)
+        scaler = MinMaxScaler().fit(filled.to_numpy()) if numeric_names and scale else None
+        for name in frame.columns:
+            if name in categorical:
+                categories = sorted(frame[name].astype(str).unique())
+                columns.append({"name": name, "kind": "categorical", "categories": categories})
+                continue
+            index = numeric_names.index(name)
+            columns.append({
+                "name": name,
+                "kind": "numeric",
+                "median": float(medians[name]),
+                "scale": 1.0 if scaler is None else float(scaler.scale_[index]),
+                "min": 0.0 if scaler is None else float(scaler.min_[index]),
+            })
+        return cls(columns, fillna=fillna)
+
+    @property
+    def numeric_columns(self):
+        return [column["name"] for column in self.columns if column["kind"] == "numeric"]
+
+    @property
+    def categorical_columns(self):
+        return [column["name"] for column in self.columns if column["kind"] == "categorical"]
+
+    @property
+    def feature_names(self):
+        """Names of the encoded features, `column=category` for one-hot features."""
+        names = []
+        for column in self.columns:
+            if column["kind"] == "numeric":
+                names.append(column["name"])
+            else:
+                names += [f"{column['name']}={value}" for value in column["categories"]]
+        return names
+
+    def transform(self, frame):
+        """Encode `frame` into float32 rows.
+
+        Returns:
+            A tuple `(x, unseen)`: the encoded rows, and a dict of column
+            name to the number of rows whose category was not seen in
+            training (columns without unseen values are left out).
+        """
+        missing = [column["name"] for column in self.columns if column["name"] not in frame]
+        if missing:
+            raise ValueError(
+                f"The table lacks the columns {', '.join(missing)} that the detector "
+                f"was trained on."
+            )
+        parts, unseen = [], {}
+        for column in self.columns:
+            values = frame[column["name"]]
+            if column["kind"] == "numeric":
+                x = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
+                if self.fillna:
+                    x = np.where(np.isfinite(x), x, column["median"])
+                parts.append((x * column["scale"] + column["min"])[:, None])
+            else:
+                codes = pd.Index(column["categories"]).get_indexer(values.astype(str))
+                parts.append(codes[:, None] == np.arange(len(column["categories"]))[None, :])
+                if (codes < 0).any():
+                    unseen[column["name"]] = int((codes < 0).sum())
+        return np.concatenate(parts, axis=1).astype(np.float32), unseen
+
+    def to_dict(self):
+        return {"columns": self.columns, "fillna": self.fillna}
+
+    @classmethod
+    def from_dict(cls, config):
+        return cls(config["columns"], fillna=config["fillna"])
+
+
+def _resolve_label_column(frame, label_column, path):
+    if label_column in frame.columns:
+        return label_column
+    shown = ", ".join(list(frame.columns)[:30])
+    more = " …" if len(frame.columns) > 30 else ""
+    raise ValueError(
+        f"Label column {label_column!r} not found in {path}. Its columns are: "
+        f"{shown}{more}. A file without a header names its columns 0, 1, …"
+    )
+
+
+def labels_from_column(values, anomaly_values, label_column):
+    """Return 1 for anomalous rows and 0 for normal rows of the label column.
+
+    Args:
+        values: The label column as a pandas Series.
+        anomaly_values: List of the column's values that mean "anomalous",
+            compared as stripped strings, or as numbers when the column is
+            numeric. `None` accepts a 0/1 column, where 1 is anomalous.
+        label_column: Column name, for messages.
+    """
+    if values.isna().any():
+        raise ValueError(
+            f"Label column {label_column!r} has {int(values.isna().sum())} empty values. "
+            f"Fill or drop those rows."
+        )
+    distinct = values.astype(str).str.strip().unique()
+    shown = ", ".join(sorted(distinct)[:20]) + (" …" if len(distinct) > 20 else "")
+    numeric = pd.api.types.is_numeric_dtype(values)
+    if anomaly_values is None:
+        if numeric and set(values.unique()) <= {0, 1}:
+            return values.to_numpy(dtype=np.float32)
+        raise ValueError(
+            f"Label column {label_column!r} has the values {shown}. Pass "
+            f"--anomaly_values with the ones that mark anomalies (comma-separated)."
+        )
+
+    if numeric:
+        try:
+            targets = [float(value) for value in anomaly_values]
+        except ValueError as error:
+            raise ValueError(
+                f"Label column {label_column!r} is numeric, but --anomaly_values "
+                f"{','.join(anomaly_values)} are not all numbers."
+            ) from error
+        matches = {value: values.astype(float) == target for value, target in zip(anomaly_values, targets)}
+    else:
+        stripped = values.astype(str).str.strip()
+        matches = {value: stripped == value.strip() for value in anomaly_values}
+
+    absent = [value for value, match in matches.items() if not match.any()]
+    if len(absent) == len(anomaly_values):
+        raise ValueError(
+            f"None of --anomaly_values {','.join(anomaly_values)} occur in label column "
+            f"{label_column!r}, whose values are: {shown}."
+        )
+    if absent:
+        logging.warning(
+            "--anomaly_values %s do not occur in label column %r.", ",".join(absent), label_column
+        )
+    anomalous = np.logical_or.reduce([match.to_numpy() for match in matches.values()])
+    return anomalous.astype(np.float32)
+
+
+def _column_kinds(frame, categorical_columns):
+    """Return the categorical column names, checking the numeric ones."""
+    unknown = [name for name in categorical_columns if name not in frame.columns]
+    if unknown:
+        raise ValueError(
+            f"--categorical_columns {', '.join(unknown)} not found. The columns are: "
+            f"{', '.join(frame.columns)}."
+        )
+    categorical = list(categorical_columns)
+    for name in frame.columns:
+        if name in categorical or pd.api.types.is_numeric_dtype(frame[name]):
+            continue
+        present = frame[name].dropna()
+        numbers = pd.to_numeric(present, errors="coerce")
+        if numbers.notna().all():
+            continue
+        if numbers.notna().mean() >= NUMERIC_MAJORITY:
+            bad = present[numbers.isna()]
+            raise ValueError(
+                f"Column {name!r} is mostly numeric but has {len(bad)} non-numeric "
+                f"values, for example {bad.iloc[0]!r} in row {bad.index[0]}. Fix them, "
+                f"or pass --categorical_columns {name} to one-hot encode the column."
+            )
+        categorical.append(name)
+    return categorical
+
+
+def _check_finite(frame, categorical):
+    """Raise `ValueError` listing the numeric columns with missing or infinite values."""
+    problems = []
+    for name in frame.columns:
+        if name in categorical:
+            continue
+        values = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=np.float64)
+        missing, infinite = int(np.isnan(values).sum()), int(np.isinf(values).sum())
+        if missing or infinite:
+            problems.append(f"{name!r}: {missing} missing, {infinite} infinite")
+    if problems:
+        raise ValueError(
+            f"Numeric columns with missing or infinite values: {'; '.join(problems)}. "
+            f"Pass --fillna to replace them with the training medians, or fix the file."
+        )
+
+
+def load(
+    data_path=None,
+    label_column=None,
+    anomaly_values=None,
+    categorical_columns=(),
+    contamination=None,
+    fillna=False,
+    no_header=False,
+    scale=True,
+    validation=False,
+    data_dir=None,
+    label=0,
+):
+    """Load the user's table with the protocol of this module's docstring.
+
+    Args:
+        data_path: CSV file (`.gz` accepted) or Parquet file.
+        label_column: Name of the label column (a position such as "41" for
+            a file without a header), or `None` for an unlabelled table.
+        anomaly_values: Values of the label column that mark anomalies.
+            Defaults to `None`, which accepts a 0/1 column.
+        categorical_columns: Columns to one-hot encode even if numeric.
+            Columns that are not numbers are always one-hot encoded.
+        contamination: Expected share of anomalies in the scored rows. It
+            sets the test-percentile threshold to `100 * (1 - contamination)`.
+            Defaults to the test half's anomaly share with labels, else 0.1.
+        fillna: Whether to replace missing and infinite numeric values by
+            the training medians instead of raising. Defaults to `False`.
+        no_header: Whether the CSV file has no header line. Defaults to
+            `False`, which detects it.
+        scale: Whether to MinMax-scale numeric columns. Defaults to `True`.
+        validation: Whether to hold out 10 % of the training rows.
+        data_dir: Ignored: the table is read from `data_path`.
+        label: Ignored.
+
+    Returns:
+        A `Splits` instance whose `preprocessor` encodes raw rows, with
+        `y_test` of `None` when the table has no labels.
+    """
+    del data_dir, label
+    if not data_path:
+        raise ValueError("--dataset csv needs --data_path FILE (CSV or Parquet).")
+    if contamination is not None and not 0 < contamination < 1:
+        raise ValueError(
+            f"Invalid --contamination {contamination}: expected a share in (0, 1), "
+            f"for example 0.1."
+        )
+    frame = read_table(data_path, no_header=no_header)
+
+    labels = None
+    if label_column is not None:
+        label_column = _resolve_label_column(frame, label_column, data_path)
+        labels = labels_from_column(frame.pop(label_column), anomaly_values, label_column)
+        if labels.min() == labels.max():
+            kind = "anomalous" if labels[0] else "normal"
+            raise ValueError(
+                f"Every row of {data_path} is {kind} by label column {label_column!r}: "
+                f"the detector needs normal rows to train on and both classes to test. "
+                f"Check --anomaly_values, or drop --label_column to train on every row."
+            )
+    elif anomaly_values is not None:
+        raise ValueError("--anomaly_values needs --label_column.")
+    if frame.shape[1] == 0:
+        raise ValueError(f"{data_path} has no feature columns besides the label column.")
+
+    categorical = _column_kinds(frame, categorical_columns)
+    if not fillna:
+        _check_finite(frame, categorical)
+
+    if labels is None:
+        train_rows = test_rows = np.arange(len(frame))
+    else:
+        train_half, test_rows = train_test_split(
+            np.arange(len(frame)), test_size=0.5, random_state=SPLIT_SEED
+        )
+        train_rows = train_half[labels[train_half] == 0]
+    valid_rows = None
+    if validation:
+        order = np.random.RandomState(SPLIT_SEED).permutation(train_rows)
+        valid_size = int(VALIDATION_FRACTION * len(order))
+        valid_rows, train_rows = np.sort(order[:valid_size]), np.sort(order[valid_size:])
+
+    preprocessor = TablePreprocessor.fit(
+        frame.iloc[train_rows], categorical, scale=scale, fillna=fillna
+    )
+    x_train, _ = preprocessor.transform(frame.iloc[train_rows])
+    x_test, unseen = preprocessor.transform(frame.iloc[test_rows])
+    for name, count in unseen.items():
+        logging.warning(
+            "Column %r: %d test rows have a category not seen in training; they encode "
+            "as all zeros.", name, count,
+        )
+    x_valid = None if valid_rows is None else preprocessor.transform(frame.iloc[valid_rows])[0]
+
+    if labels is None:
+        share = DEFAULT_CONTAMINATION if contamination is None else contamination
+        note = (
+            f"No labels: training on all {len(frame)} rows and flagging the top "
+            f"{100 * share:g} % of their scores."
+        )
+        y_train = y_test = y_valid = None
+    else:
+        y_test = labels[test_rows]
+        share = float(y_test.mean()) if contamination is None else contamination
+        note = (
+            f"Labels from column {label_column!r}: 1 (anomalous) for "
+            f"{', '.join(anomaly_values or ['1'])}, 0 otherwise. Training on the "
+            f"{len(train_rows)} normal rows of the training half."
+        )
+        y_train = labels[train_rows]
+        y_valid = None if valid_rows is None else labels[valid_rows]
+
+    logging.info(
+        "Table %s: %d rows, %d numeric and %d categorical columns, %d encoded features.",
+        data_path, len(frame), len(preprocessor.numeric_columns),
+        len(preprocessor.categorical_columns), x_train.shape[1],
+    )
+    return Splits(
+        name="csv",
+        x_train=x_train,
+        y_train=y_train,
+        x_test=x_test,
+        y_test=y_test,
+        x_valid=x_valid,
+        y_valid=y_valid,
+        feature_names=preprocessor.feature_names,
+        test_percentile=100.0 * (1.0 - share),
+        label_note=note,
+        preprocessor=preprocessor,
+    )

@@ -1,0 +1,117 @@
+"""The user's own tables through the command line, and the exported table endpoint."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.model_selection import train_test_split
+
+from conftest import run_cli
+
+
+def _run_folder(logdir, model, stem, flags):
+    return logdir / model / "csv" / stem / flags / "label0" / "rd3"
+
+
+def test_labelled_table_run_and_raw_row_scoring(kdd_table, tmp_path):
+    from alad_tf.export import PREPROCESSING_FILE, score_table
+
+    logdir = tmp_path / "logs"
+    result = run_cli(
+        "alad", "run", "--dataset", "csv", "--data_path", str(kdd_table["path"]),
+        "--label_column", "41", "--anomaly_values", "normal.", "--nb_epochs", "1",
+        "--rd", "3", "--logdir", str(logdir),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert " fm: precision" in result.stdout
+    assert "Read " in result.stderr and "without a header line" in result.stderr
+    run_dir = _run_folder(logdir, "alad", "kdd_sample", "fm_w0.1_sn0_dzz0_es0_test_percentile_scaled")
+    assert (run_dir / PREPROCESSING_FILE).is_file()
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["flags"]["scale"] is True
+    assert summary["flags"]["anomaly_values"] == ["normal."]
+
+    # The raw rows, label column included, go through the exported preprocessing.
+    frame = kdd_table["frame"]
+    scored = score_table(run_dir / "saved_model", frame)
+    _, test_rows = train_test_split(np.arange(len(frame)), test_size=0.5, random_state=42)
+    saved = np.load(run_dir / "test_scores.npz")
+    for name in ("ch", "l1", "l2", "fm"):
+        np.testing.assert_allclose(
+            scored[name].to_numpy()[test_rows], saved[name], rtol=1e-5, atol=1e-5, err_msg=name
+        )
+    threshold = summary["metrics"]["fm"]["threshold"]
+    np.testing.assert_array_equal(scored["is_anomaly"], scored["fm"] >= threshold)
+
+    # An unseen category is counted, and a missing column is named.
+    changed = frame.head(4).copy()
+    changed[1] = ["tcp", "sctp", "udp", "sctp"]
+    assert list(score_table(run_dir / "saved_model", changed)["unseen_categories"]) == [0, 1, 0, 1]
+    with pytest.raises(ValueError, match="lack the columns 3"):
+        score_table(run_dir / "saved_model", frame.drop(columns=[3]))
+    gaps = frame.head(4).copy()
+    gaps[0] = [1.0, np.nan, 2.0, 3.0]
+    with pytest.raises(ValueError, match="1 numeric values are missing, not numbers or infinite, in columns 0"):
+        score_table(run_dir / "saved_model", gaps)
+
+
+def test_unlabelled_table_run_flags_contamination(kdd_table, tmp_path):
+    logdir = tmp_path / "logs"
+    result = run_cli(
+        "bigan", "run", "--dataset", "csv", "--data_path", str(kdd_table["path"]),
+        "--contamination", "0.2", "--nb_epochs", "1", "--rd", "3", "--logdir", str(logdir),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "flagged" in result.stdout
+    run_dir = _run_folder(logdir, "bigan", "kdd_sample", "fm_w0.1_sn0_dzz0_es0_test_percentile_scaled")
+    scores = pd.read_csv(run_dir / "scores.csv")
+    assert len(scores) == 4000
+    assert list(scores["row"][:3]) == [0, 1, 2]
+    assert "No labels: training on all 4000 rows" in result.stderr
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert "f1" not in summary["metrics"]["fm"]
+    # The threshold is the 80th percentile, and rows tied with it are flagged
+    # too: the sample repeats many identical rows.
+    threshold = summary["metrics"]["fm"]["threshold"]
+    assert threshold == pytest.approx(np.percentile(scores["fm"], 80), rel=1e-6)
+    np.testing.assert_array_equal(scores["is_anomaly"], scores["fm"] >= threshold)
+    assert scores["is_anomaly"].sum() == summary["metrics"]["fm"]["flagged"]
+    strictly_above = scores["fm"].astype(np.float32) > np.float32(threshold)
+    assert strictly_above.mean() <= 0.2
+
+
+def test_small_table_and_bad_label_exit_nonzero(kdd_table, tmp_path):
+    small = tmp_path / "small.csv"
+    kdd_table["frame"].head(40).to_csv(small, header=False, index=False)
+    result = run_cli(
+        "alad", "run", "--dataset", "csv", "--data_path", str(small), "--label_column", "41",
+        "--anomaly_values", "normal.", "--logdir", str(tmp_path / "logs"),
+    )
+    assert result.returncode == 1
+    assert "fewer than one batch of 50" in result.stderr
+
+    result = run_cli(
+        "alad", "run", "--dataset", "csv", "--data_path", str(kdd_table["path"]),
+        "--label_column", "class", "--logdir", str(tmp_path / "logs"),
+    )
+    assert result.returncode == 1
+    assert "Error: Label column 'class' not found" in result.stderr
+
+    result = run_cli("alad", "run", "--dataset", "csv", "--logdir", str(tmp_path / "logs"))
+    assert result.returncode == 1
+    assert "--dataset csv needs --data_path FILE" in result.stderr
+
+
+def test_bigan_arrhythmia_run(tmp_path, data_dir):
+    logdir = tmp_path / "logs"
+    result = run_cli(
+        "bigan", "run", "--dataset", "arrhythmia", "--nb_epochs", "2", "--rd", "3",
+        "--logdir", str(logdir), "--data_dir", str(data_dir),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Testing at step 14, method fm" in result.stderr
+    run_dir = logdir / "bigan" / "arrhythmia" / "fm_w0.1_sn0_dzz0_es0_test_percentile" / "label0" / "rd3"
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["flags"]["batch_size"] == 32
+    assert set(summary["metrics"]) == {"cross_e", "fm"}

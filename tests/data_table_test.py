@@ -1,0 +1,174 @@
+import gzip
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from alad_tf.data import load_dataset
+from alad_tf.data.table import TablePreprocessor, detect_header, read_table
+
+
+def _load(path, **options):
+    return load_dataset("csv", data_path=str(path), **options)
+
+
+def _with_header(kdd_table, tmp_path, name="with_header.csv"):
+    frame = kdd_table["frame"].copy()
+    frame.columns = [f"f{index}" for index in range(41)] + ["label"]
+    path = tmp_path / name
+    frame.to_csv(path, index=False)
+    return frame, path
+
+
+def test_kdd_file_as_table_protocol(data_dir):
+    splits = _load(
+        data_dir / "kddcup.data_10_percent.gz", label_column="41", anomaly_values=["normal."]
+    )
+    assert splits.x_test.shape[0] == 247011
+    assert splits.y_test.mean() == pytest.approx(0.1970, abs=1e-3)
+    assert splits.test_percentile == pytest.approx(100 * (1 - splits.y_test.mean()))
+    # Training keeps only the normal (label 0) rows of the training half.
+    assert int(splits.y_train.sum()) == 0
+    assert splits.x_train.shape[0] + int(97278 - splits.y_test.sum()) == 247010
+    assert splits.preprocessor.categorical_columns == ["1", "2", "3"]
+    assert splits.x_train.min() == 0.0
+    assert splits.x_train.max() == 1.0
+
+
+def test_header_detected(kdd_table, tmp_path):
+    assert not detect_header(kdd_table["path"])
+    _, path = _with_header(kdd_table, tmp_path)
+    assert detect_header(path)
+    frame = read_table(path)
+    assert list(frame.columns[:2]) == ["f0", "f1"]
+    assert len(frame) == 4000
+
+
+def test_no_header_flag_reads_first_line_as_data(kdd_table, tmp_path):
+    _, path = _with_header(kdd_table, tmp_path)
+    frame = read_table(path, no_header=True)
+    assert len(frame) == 4001
+    assert list(frame.columns[:2]) == ["0", "1"]
+
+
+def test_csv_gzip_and_parquet_agree(kdd_table, tmp_path):
+    frame, csv_path = _with_header(kdd_table, tmp_path)
+    gz_path = tmp_path / "table.csv.gz"
+    with gzip.open(gz_path, "wb") as handle:
+        handle.write(csv_path.read_bytes())
+    parquet_path = tmp_path / "table.parquet"
+    frame.to_parquet(parquet_path)
+    options = {"label_column": "label", "anomaly_values": ["normal."]}
+    reference = _load(csv_path, **options)
+    for path in (gz_path, parquet_path):
+        splits = _load(path, **options)
+        np.testing.assert_array_equal(splits.x_train, reference.x_train)
+        np.testing.assert_array_equal(splits.y_test, reference.y_test)
+
+
+def test_labels_from_values(kdd_table):
+    frame = kdd_table["frame"]
+    splits = _load(kdd_table["path"], label_column="41", anomaly_values=["normal.", "back."])
+    anomalous = frame[41].isin(["normal.", "back."]).to_numpy()
+    assert splits.y_test.sum() + splits.x_train.shape[0] < len(frame)
+    assert int(splits.y_test.sum()) == pytest.approx(anomalous.sum() / 2, rel=0.1)
+
+
+def test_numeric_label_column_defaults_to_one(kdd_table, tmp_path):
+    frame = kdd_table["frame"].copy()
+    frame[41] = (frame[41] == "normal.").astype(int)
+    path = tmp_path / "binary.csv"
+    frame.to_csv(path, header=False, index=False)
+    splits = _load(path, label_column="41")
+    by_value = _load(kdd_table["path"], label_column="41", anomaly_values=["normal."])
+    np.testing.assert_array_equal(splits.y_test, by_value.y_test)
+
+
+def test_unlabelled_table_trains_on_every_row(kdd_table):
+    splits = _load(kdd_table["path"], contamination=0.2)
+    assert splits.y_test is None
+    assert splits.x_train.shape == splits.x_test.shape
+    assert splits.x_train.shape[0] == 4000
+    assert splits.test_percentile == pytest.approx(80.0)
+
+
+def test_unseen_category_encodes_as_zeros(kdd_table):
+    preprocessor = TablePreprocessor.fit(
+        kdd_table["frame"].drop(columns=[41]).astype({1: str}).rename(columns=str),
+        categorical=["1", "2", "3"],
+    )
+    rows = kdd_table["frame"].drop(columns=[41]).rename(columns=str).head(3).copy()
+    rows.loc[0, "1"] = "sctp"
+    x, unseen = preprocessor.transform(rows)
+    names = preprocessor.feature_names
+    protocol = [index for index, name in enumerate(names) if name.startswith("1=")]
+    assert x[0, protocol].sum() == 0
+    assert x[1, protocol].sum() == 1
+    assert unseen == {"1": 1}
+
+
+def test_fillna_uses_training_median(kdd_table, tmp_path):
+    frame = kdd_table["frame"].copy()
+    frame[0] = frame[0].astype(float)
+    frame[4] = frame[4].astype(float)
+    frame.loc[:9, 0] = np.nan
+    frame.loc[10, 4] = np.inf
+    path = tmp_path / "gaps.csv"
+    frame.to_csv(path, header=False, index=False)
+    with pytest.raises(ValueError, match=r"'0': 10 missing, 0 infinite; '4': 0 missing, 1 infinite"):
+        _load(path, label_column="41", anomaly_values=["normal."])
+    splits = _load(path, label_column="41", anomaly_values=["normal."], fillna=True)
+    assert np.isfinite(splits.x_test).all()
+    columns = {column["name"]: column for column in splits.preprocessor.columns}
+    assert columns["0"]["median"] == 0.0
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"label_column": "label"}, r"Label column 'label' not found .* Its columns are: 0, 1, 2"),
+        ({"label_column": "41"}, r"has the values back., .* Pass --anomaly_values"),
+        ({"label_column": "41", "anomaly_values": ["attack"]}, "None of --anomaly_values attack occur"),
+        ({"label_column": "41", "anomaly_values": ["normal.", "smurf.", "neptune.", "back.",
+          "teardrop.", "pod.", "satan.", "ipsweep.", "portsweep.", "nmap.", "warezclient.",
+          "guess_passwd.", "land.", "buffer_overflow.", "warezmaster.", "imap.", "rootkit.",
+          "loadmodule.", "ftp_write.", "multihop.", "phf.", "perl.", "spy."]},
+         "Every row of .* is anomalous"),
+        ({"anomaly_values": ["normal."]}, "--anomaly_values needs --label_column"),
+        ({"categorical_columns": ["99"]}, r"--categorical_columns 99 not found"),
+        ({"contamination": 1.5}, r"Invalid --contamination 1.5"),
+    ],
+)
+def test_bad_options_raise(kdd_table, options, message):
+    with pytest.raises(ValueError, match=message):
+        _load(kdd_table["path"], **options)
+
+
+def test_bad_files_raise(kdd_table, tmp_path):
+    with pytest.raises(ValueError, match="not found. Pass an existing file"):
+        _load(tmp_path / "absent.csv")
+
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    with pytest.raises(ValueError, match="is empty"):
+        _load(empty)
+
+    header_only = tmp_path / "header_only.csv"
+    header_only.write_text("a,b,label\n")
+    with pytest.raises(ValueError, match="has no data rows"):
+        _load(header_only)
+
+    frame = kdd_table["frame"].copy()
+    frame[4] = frame[4].astype(object)
+    frame.loc[7, 4] = "12kB"
+    text = tmp_path / "text_in_numbers.csv"
+    frame.to_csv(text, header=False, index=False)
+    with pytest.raises(ValueError, match=r"Column '4' is mostly numeric but has 1 non-numeric values, for example '12kB' in row 7"):
+        _load(text, label_column="41", anomaly_values=["normal."])
+    splits = _load(text, label_column="41", anomaly_values=["normal."], categorical_columns=["4"])
+    assert "4" in splits.preprocessor.categorical_columns
+
+
+def test_options_rejected_for_other_datasets(data_dir):
+    with pytest.raises(ValueError, match="--data_path is not available for kdd: it applies to --dataset csv"):
+        load_dataset("kdd", data_dir=str(data_dir), data_path="x.csv")
