@@ -15,7 +15,7 @@ import keras
 import numpy as np
 from absl import logging
 
-from alad_tf import evaluation, export, results, training
+from alad_tf import evaluation, export, plots, results, training
 from alad_tf.data import load_dataset
 from alad_tf.models import MODELS, build_model
 
@@ -314,6 +314,9 @@ def run_experiment(config):
             for name in sorted(set(earlier) | set(history))
         }
 
+    plot_paths = plots.write_run_plots(run_dir, history, splits.y_test, test_scores, metrics, step)
+    logging.info("[%s] Plots written to %s (PNG) and %s (TensorBoard)", run_name, run_dir, run_dir / "plots")
+
     summary = {
         "run_dir": str(run_dir),
         "resumed": resumed,
@@ -327,6 +330,7 @@ def run_experiment(config):
         "mean_inference_time_s": mean_inference_time,
         "metrics": metrics,
         "history": history,
+        "plots": {name: path.name for name, path in plot_paths.items()},
         "saved_model": str(saved_model_dir),
         "export_dir": config.export_dir,
         "total_seconds": time.time() - started,
