@@ -38,7 +38,8 @@ class RunConfig:
     """Settings of one run. Field names follow the command-line flags.
 
     `nb_epochs`, `batch_size` and `learning_rate` of `None` take the
-    reference values of the model and dataset.
+    reference values of the model and dataset. `verbose` 1 shows a progress
+    bar of the training steps and 0 hides it, with the same log lines.
     """
 
     model: str = "alad"
@@ -63,6 +64,7 @@ class RunConfig:
     clean_train: bool = False
     resume: bool = False
     export_dir: str | None = None
+    verbose: int = 1
 
     def validate(self):
         """Raise `ValueError` naming the first invalid setting."""
@@ -76,6 +78,8 @@ class RunConfig:
             raise ValueError(
                 f"Invalid --learning_rate {self.learning_rate}: expected a positive number."
             )
+        if self.verbose not in (0, 1):
+            raise ValueError(f"Invalid --verbose {self.verbose}: expected 0 or 1.")
         if self.d < 1:
             raise ValueError(f"Invalid --d {self.d}: expected a norm degree of 1 or more.")
         if not 0 <= self.w <= 1:
@@ -255,6 +259,7 @@ def run_experiment(config):
             [training.ReconstructionImages(str(run_dir / "images"), splits.x_test[:8])]
             if splits.x_train.ndim == 4 else []
         ),
+        progress=config.verbose >= 1,
     )
     training_seconds = time.time() - training_started
     for name, values in fit["history"].items():
