@@ -1,7 +1,7 @@
 """Mean ± std tables over runs, and their Markdown and file helpers.
 
-This module only needs NumPy and pandas, so `report` reads run summaries
-without importing TensorFlow.
+This module imports neither TensorFlow nor Keras, so `alad_tf.report` reads
+run summaries without loading them.
 """
 
 import math
@@ -76,6 +76,11 @@ def format_seconds(value):
     if value is None or math.isnan(value):
         return "–"
     return f"{value:.4g}"
+
+
+def count_of(number, noun):
+    """Return `1 run`, `2 runs`: `number` and `noun`, with an `s` unless the number is 1."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def markdown_table(header, rows):
