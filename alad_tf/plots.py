@@ -21,6 +21,10 @@ MAX_CURVE_POINTS = 2000
 # every other row into one bin.
 HISTOGRAM_PERCENTILES = (0.5, 99.5)
 
+# Ratio of the histogram range's ends above which positive scores get
+# logarithmic bins.
+LOG_BINS_RATIO = 100
+
 # File names of the run plots, without the .png suffix, in drawing order.
 RUN_PLOTS = ("losses", "roc", "precision_recall", "score_histograms")
 
@@ -111,11 +115,13 @@ def plot_precision_recall(y_true, scores, metrics, path):
 
 
 def plot_score_histograms(y_true, scores, metrics, path):
-    """Draw one panel per score: density histograms of normal and anomalous test rows.
+    """Draw one panel per score: histograms of normal and anomalous test rows.
 
-    The bins span the 0.5th to 99.5th percentile of the score over all test
-    rows, and scores outside that range are counted in the first or last bin.
-    A dashed line marks the run's decision threshold.
+    Each class's bars give the fraction of that class's rows, so both classes
+    are comparable whatever their sizes. The bins span the 0.5th to 99.5th
+    percentile of the score over all test rows, and scores outside that range
+    are counted in the first or last bin. A dashed line marks the run's
+    decision threshold.
     """
     y_true = np.asarray(y_true).astype(bool)
     figure, axes = _new_figure(columns=len(scores), size=(3.6 * len(scores), 3.6))
@@ -124,17 +130,31 @@ def plot_score_histograms(y_true, scores, metrics, path):
         low, high = np.percentile(values, HISTOGRAM_PERCENTILES)
         if high <= low:
             low, high = low - 0.5, high + 0.5
-        bins = np.linspace(low, high, 51)
+        # Positive scores spanning more than two decades get logarithmic
+        # bins, because on linear bins the bulk of rows falls in the first one.
+        logarithmic = low > 0 and high / low > LOG_BINS_RATIO
+        if logarithmic:
+            bins = np.geomspace(low, high, 51)
+            axis.set_xscale("log")
+        else:
+            bins = np.linspace(low, high, 51)
+
         for mask, label, color in ((~y_true, "normal", "tab:blue"), (y_true, "anomalous", "tab:red")):
-            if mask.any():
-                axis.hist(
-                    np.clip(values[mask], low, high), bins=bins, density=True, alpha=0.5, histtype="stepfilled",
-                    color=color, label=f"{label} ({mask.sum():,})",
-                )
+            if not mask.any():
+                continue
+            axis.hist(
+                np.clip(values[mask], low, high), bins=bins,
+                weights=np.full(mask.sum(), 1.0 / mask.sum()), alpha=0.5, histtype="stepfilled",
+                color=color, label=f"{label} ({mask.sum():,})",
+            )
         threshold = metrics[name]["threshold"]
         if low <= threshold <= high:
             axis.axvline(threshold, color="black", linestyle="--", linewidth=0.8, label="threshold")
-        axis.set(title=f"{name} score", xlabel="score (0.5th to 99.5th percentile)", ylabel="density")
+        scale = ", log scale" if logarithmic else ""
+        axis.set(
+            title=f"{name} score", xlabel=f"score (0.5th to 99.5th percentile{scale})",
+            ylabel="fraction of the class's rows",
+        )
         axis.legend(fontsize="x-small")
     return _save(figure, path)
 
