@@ -185,7 +185,7 @@ def _run(model_name):
     print(f"Summary over seeds: {result.csv_path} and {result.markdown_path}")
     print(f"TensorBoard: tensorboard --logdir {config.logdir}")
     if result.failures:
-        _fail(f"{len(result.failures)} of {len(seeds)} runs failed; the summary covers the others.")
+        _fail(f"{len(result.failures)} of {len(seeds)} runs failed. The summary covers the others.")
 
 
 def _sweep(model_name):
@@ -248,7 +248,7 @@ def _command(positional):
     if len(positional) != 2:
         raise app.UsageError(
             f"Expected two arguments, MODEL and MODE (for example: alad run), or one of the "
-            f"commands {', '.join(COMMANDS)}; got {len(positional)}: "
+            f"commands {', '.join(COMMANDS)}. Got {len(positional)}: "
             f"{' '.join(positional) or 'none'}."
         )
     model_name, mode = positional
