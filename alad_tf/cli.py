@@ -1,4 +1,7 @@
-"""Command line: `python main.py MODEL MODE [flags]`, for example `python main.py alad run`.
+"""Command line: `python main.py MODEL MODE [flags]` or `python main.py report [flags]`.
+
+MODEL MODE is for example `alad run` (one run, or one per seed of a --rd
+list) or `bigan sweep` (a learning-rate sweep).
 
 Flags mirror the original ALAD and EGBAD command lines. Run with --help for
 every flag, its unit and its default.
@@ -36,9 +39,25 @@ flags.DEFINE_enum(
 )
 flags.DEFINE_float("w", 0.1, "BiGAN: weight w of the discriminator term in (1 - w) * reconstruction + w * discriminator term (0 to 1). Unused by ALAD.")
 flags.DEFINE_integer("d", 1, "Norm degree of the feature-matching (fm) score.", lower_bound=1)
+flags.DEFINE_string(
+    "rd", "42",
+    "Random seed of Python, NumPy, TensorFlow, data shuffling and latent sampling "
+    "(0 to 4294967294). A comma-separated list such as 1,2,3 starts one run per seed, "
+    "each in its own run folder, and writes a mean ± std table over the seeds.",
+)
+flags.DEFINE_string(
+    "learning_rates", None,
+    "sweep: comma-separated Adam learning rates, for example 1e-5,1e-4,1e-3. Each "
+    "runs once per --rd seed.",
+)
 flags.DEFINE_integer(
-    "rd", 42, "Random seed of Python, NumPy, TensorFlow, data shuffling and latent sampling.",
-    lower_bound=0, upper_bound=2**32 - 2,
+    "verbose", 1,
+    "1: progress bars for training and for the runs of a seed list or sweep. 0: no "
+    "progress bars. The log lines are the same.",
+    lower_bound=0, upper_bound=1,
+)
+flags.DEFINE_string(
+    "output", None, "report: Markdown file to write. Default: report.md in --logdir.",
 )
 flags.DEFINE_bool(
     "enable_sm", False,
@@ -142,8 +161,8 @@ flags.DEFINE_integer(
 )
 
 
-def config_from_flags(model_name):
-    """Build a `RunConfig` from the parsed flags."""
+def config_from_flags(model_name, rd):
+    """Build a `RunConfig` from the parsed flags, with the seed `rd` (one item of --rd)."""
     from alad_tf.experiment import RunConfig
 
     return RunConfig(
@@ -154,7 +173,7 @@ def config_from_flags(model_name):
         m=FLAGS.m,
         w=FLAGS.w,
         d=FLAGS.d,
-        rd=FLAGS.rd,
+        rd=rd,
         enable_sm=FLAGS.enable_sm,
         enable_dzz=FLAGS.enable_dzz,
         enable_early_stop=FLAGS.enable_early_stop,
@@ -176,6 +195,7 @@ def config_from_flags(model_name):
         no_header=FLAGS.no_header,
         resume=FLAGS.resume,
         export_dir=FLAGS.export_dir,
+        verbose=FLAGS.verbose,
     )
 
 
@@ -185,10 +205,66 @@ def _fail(message):
 
 
 def _run(model_name):
-    """`MODEL run`: train, score and export one detector."""
+    """`MODEL run`: train, score and export one detector, or one per seed of a --rd list."""
     from alad_tf.experiment import run_experiment
+    from alad_tf.experiments import parse_seeds, run_seeds
 
-    summary = run_experiment(config_from_flags(model_name))
+    seeds = parse_seeds(FLAGS.rd)
+    if FLAGS.learning_rates is not None:
+        raise ValueError(
+            "--learning_rates is read by the sweep mode only (for example: alad sweep). "
+            "Use --learning_rate for a run."
+        )
+    config = config_from_flags(model_name, seeds[0])
+    if len(seeds) == 1:
+        _print_run(run_experiment(config))
+        return
+
+    result = run_seeds(config, seeds)
+    for outcome in result.outcomes:
+        where = outcome.error if outcome.failed else outcome.summary["run_dir"]
+        print(f"Seed {outcome.seed}: {where}")
+    print(result.markdown)
+    print(f"Summary over seeds: {result.csv_path} and {result.markdown_path}")
+    print(f"TensorBoard: tensorboard --logdir {config.logdir}")
+    if result.failures:
+        _fail(f"{len(result.failures)} of {len(seeds)} runs failed. The summary covers the others.")
+
+
+def _sweep(model_name):
+    """`MODEL sweep`: run every --learning_rates value with every --rd seed and compare them."""
+    from alad_tf.experiments import parse_learning_rates, parse_seeds, run_sweep
+
+    seeds = parse_seeds(FLAGS.rd)
+    learning_rates = parse_learning_rates(FLAGS.learning_rates)
+    if FLAGS.learning_rate is not None:
+        raise ValueError(
+            "The sweep mode takes its learning rates from --learning_rates. Drop --learning_rate."
+        )
+    sweep = run_sweep(config_from_flags(model_name, seeds[0]), learning_rates, seeds)
+    print(sweep.markdown)
+    if sweep.best_learning_rate is None:
+        print("Best learning rate: none, every run failed.")
+    else:
+        print(f"Best learning rate: {sweep.best_learning_rate:g}")
+    print(f"Sweep table: {sweep.csv_path}, {sweep.markdown_path} and {sweep.plot_path}")
+
+
+def _report():
+    """`report`: write a Markdown report of every run under --logdir."""
+    from alad_tf.report import write_report
+    from alad_tf.tables import count_of
+
+    report = write_report(FLAGS.logdir, FLAGS.output)
+    print(report.tables_text)
+    replaced = " (replaced the earlier file)" if report.replaced else ""
+    print(
+        f"Report of {count_of(report.run_count, 'run')} in "
+        f"{count_of(report.configuration_count, 'configuration')} written to {report.path}{replaced}"
+    )
+
+
+def _print_run(summary):
     print(f"Results: {summary['run_dir']}/results.csv")
     for method, values in summary["metrics"].items():
         if "f1" not in values:
@@ -209,15 +285,21 @@ def _run(model_name):
 
 
 # MODE -> handler taking the model name, for the commands `MODEL MODE`.
-MODEL_MODES = {"run": _run}
+MODEL_MODES = {"run": _run, "sweep": _sweep}
+
+# COMMAND -> handler, for the one-word commands `python main.py COMMAND`.
+COMMANDS = {"report": _report}
 
 
 def _command(positional):
     """Return the handler of the positional arguments, or raise `app.UsageError`."""
+    if len(positional) == 1 and positional[0] in COMMANDS:
+        return COMMANDS[positional[0]]
     if len(positional) != 2:
         raise app.UsageError(
-            f"Expected two arguments, MODEL and MODE (for example: alad run), got "
-            f"{len(positional)}: {' '.join(positional) or 'none'}."
+            f"Expected two arguments, MODEL and MODE (for example: alad run), or one of the "
+            f"commands {', '.join(COMMANDS)}. Got {len(positional)}: "
+            f"{' '.join(positional) or 'none'}."
         )
     model_name, mode = positional
     if model_name not in models.MODELS:

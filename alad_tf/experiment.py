@@ -15,7 +15,7 @@ import keras
 import numpy as np
 from absl import logging
 
-from alad_tf import evaluation, export, results, training
+from alad_tf import evaluation, export, plots, results, training
 from alad_tf.data import DEFAULT_SCALE, load_dataset
 from alad_tf.models import MODELS, build_model
 
@@ -59,7 +59,9 @@ class RunConfig:
 
     `nb_epochs`, `batch_size` and `learning_rate` of `None` take the
     reference values of the model and dataset, and `scale` of `None` the
-    dataset's default (`alad_tf.data.DEFAULT_SCALE`).
+    dataset's default (`alad_tf.data.DEFAULT_SCALE`). `verbose` 1 shows a
+    progress bar of the training steps and 0 hides it, with the same log
+    lines.
     """
 
     model: str = "alad"
@@ -91,6 +93,7 @@ class RunConfig:
     no_header: bool = False
     resume: bool = False
     export_dir: str | None = None
+    verbose: int = 1
 
     def validate(self):
         """Raise `ValueError` naming the first invalid setting."""
@@ -104,6 +107,8 @@ class RunConfig:
             raise ValueError(
                 f"Invalid --learning_rate {self.learning_rate}: expected a positive number."
             )
+        if self.verbose not in (0, 1):
+            raise ValueError(f"Invalid --verbose {self.verbose}: expected 0 or 1.")
         if self.d < 1:
             raise ValueError(f"Invalid --d {self.d}: expected a norm degree of 1 or more.")
         if not 0 <= self.w <= 1:
@@ -294,6 +299,7 @@ def run_experiment(config):
             [training.ReconstructionImages(str(run_dir / "images"), splits.x_test[:8])]
             if splits.x_train.ndim == 4 else []
         ),
+        progress=config.verbose >= 1,
     )
     training_seconds = time.time() - training_started
     for name, values in fit["history"].items():
@@ -366,6 +372,9 @@ def run_experiment(config):
             for name in sorted(set(earlier) | set(history))
         }
 
+    plot_paths = plots.write_run_plots(run_dir, history, splits.y_test, test_scores, metrics, step)
+    logging.info("[%s] Plots written to %s (PNG) and %s (TensorBoard)", run_name, run_dir, run_dir / "plots")
+
     summary = {
         "run_dir": str(run_dir),
         "resumed": resumed,
@@ -379,6 +388,7 @@ def run_experiment(config):
         "mean_inference_time_s": mean_inference_time,
         "metrics": metrics,
         "history": history,
+        "plots": {name: path.name for name, path in plot_paths.items()},
         "saved_model": str(saved_model_dir),
         "export_dir": config.export_dir,
         "total_seconds": time.time() - started,

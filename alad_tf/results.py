@@ -7,6 +7,8 @@ from pathlib import Path
 import pandas as pd
 import tensorflow as tf
 
+from alad_tf.networks import get_architecture
+
 # Columns of the original per-configuration results.csv, then ours.
 RUN_COLUMNS = [
     "Method", "Step", "AUROC", "Precision", "Recall", "F1 score", "Random Seed",
@@ -20,7 +22,12 @@ GLOBAL_COLUMNS = [
 
 
 def run_folder_name(config):
-    """Return the relative folder of a run, built from its model, dataset, flags, label and seed."""
+    """Return the relative folder of a run, built from its model, dataset, flags, label and seed.
+
+    A learning rate other than the reference value of the model and dataset
+    adds `_lr<rate>` to the flags part, so runs of a learning-rate sweep get
+    their own folders.
+    """
     flags = (
         f"{config.m}_w{config.w:g}_sn{int(config.sn)}_dzz{int(config.enable_dzz)}"
         f"_es{int(config.enable_early_stop)}_{config.threshold}"
@@ -29,6 +36,10 @@ def run_folder_name(config):
         flags += "_scaled"
     if config.clean_train:
         flags += "_clean"
+    if config.learning_rate is not None:
+        _, hyperparameters = get_architecture(config.model, config.dataset)
+        if config.learning_rate != hyperparameters["learning_rate"]:
+            flags += f"_lr{config.learning_rate:g}"
     dataset = Path(config.dataset)
     if config.dataset == "csv" and config.data_path:
         # Runs on different tables must not share folders.

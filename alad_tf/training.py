@@ -75,6 +75,44 @@ class EpochLogger(keras.callbacks.Callback):
         logging.info("[%s] %s", self.run_name, " | ".join(parts))
 
 
+class TrainingProgress(keras.callbacks.Callback):
+    """Show one `keras.utils.Progbar` over all training steps of a run, with the player losses.
+
+    The bar advances after every `tf.function` call (up to
+    `STEPS_PER_EXECUTION` steps) and starts at the resumed epoch of a resumed
+    run. It writes to standard output, while the per-epoch lines of
+    `EpochLogger` go to the log.
+
+    Args:
+        epochs: Total number of epochs.
+        steps_per_epoch: Training steps per epoch.
+        fields: List of `(label, log key)` pairs shown after the bar.
+    """
+
+    def __init__(self, epochs, steps_per_epoch, fields):
+        super().__init__()
+        self.steps_per_epoch = steps_per_epoch
+        self.keys = [key for _, key in fields]
+        self.progbar = keras.utils.Progbar(
+            epochs * steps_per_epoch, stateful_metrics=self.keys, unit_name="step"
+        )
+        self._epoch_start = 0
+        self._step = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = epoch * self.steps_per_epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._step = self._epoch_start + min(batch + 1, self.steps_per_epoch)
+        values = [(key, float(logs[key])) for key in self.keys if logs and key in logs]
+        self.progbar.update(self._step, values, finalize=False)
+
+    def on_train_end(self, logs=None):
+        # Early stopping ends before the target, so finalize explicitly to end the line.
+        if self._step is not None:
+            self.progbar.update(self._step, finalize=True)
+
+
 class ReconstructionImages(keras.callbacks.Callback):
     """Write input images and their EMA reconstructions G(E(x)) to TensorBoard each epoch.
 
@@ -126,6 +164,7 @@ def train(
     early_stop=False,
     batch_summaries=False,
     extra_callbacks=(),
+    progress=False,
 ):
     """Train `model` with `keras.Model.fit` and the project's callbacks.
 
@@ -147,6 +186,8 @@ def train(
         batch_summaries: Whether TensorBoard also gets per-batch scalars.
             Defaults to `False`.
         extra_callbacks: More Keras callbacks. Defaults to none.
+        progress: Whether to show a progress bar of the training steps on
+            standard output. Defaults to `False`.
 
     Returns:
         A dict with `history` (the Keras history dict), `initial_epoch`,
@@ -166,6 +207,10 @@ def train(
         ),
         *extra_callbacks,
     ]
+    steps_per_epoch = len(x_train) // batch_size
+    if progress and epochs > 0:
+        # The bar shows the three player losses; the log lines have every term.
+        callbacks.append(TrainingProgress(epochs, steps_per_epoch, log_fields(model)[:3]))
     stopper = None
     if early_stop:
         # Keras restores the best weights at the end of training, stopped early or not.

@@ -92,7 +92,7 @@ def test_new_run_never_overwrites_and_resume_continues(cli_run, data_dir, tmp_pa
         (["alad", "run", "--batch_size", "0"], "batch_size"),
         (["alad", "run", "--threshold_percentile", "120"], "threshold_percentile"),
         (["gan", "run"], "Unknown model 'gan'. Expected one of: alad, bigan."),
-        (["alad", "train"], "Unknown mode 'train'. Expected one of: run."),
+        (["alad", "train"], "Unknown mode 'train'. Expected one of: run, sweep."),
         (["alad"], "Expected two arguments, MODEL and MODE"),
         (["alad", "run", "--learning_rate", "-1"], "Invalid --learning_rate -1.0"),
         (["alad", "run", "--learning_rate", "inf"], "Invalid --learning_rate inf"),

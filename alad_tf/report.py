@@ -1,0 +1,284 @@
+"""Markdown report of every run under a log folder, for `python main.py report`.
+
+The report reads the `summary.json` of each finished run: GAN runs written
+by `run_experiment`, and baseline runs, whose summary has `"kind":
+"baseline"` and `flags.baseline` naming the detector. Runs are grouped by
+dataset, then threshold rule, then configuration (model, flags folder,
+label, epochs, batch size and learning rate), and each configuration gets
+the mean ± std over its runs (seeds) of every score.
+"""
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+
+from alad_tf.tables import (
+    METRIC_TITLES,
+    SUMMARY_METRICS,
+    THRESHOLD_TITLES,
+    aggregate,
+    count_of,
+    format_seconds,
+    markdown_table,
+    metric_cells,
+)
+
+# Plot files of a run, by `alad_tf.plots.RUN_PLOTS` name, with their column titles.
+PLOT_TITLES = {
+    "losses": "losses",
+    "roc": "ROC",
+    "precision_recall": "precision-recall",
+    "score_histograms": "score histograms",
+}
+
+
+@dataclasses.dataclass
+class RunRecord:
+    """One finished run: its summary and where it lies."""
+
+    summary_path: Path
+    summary: dict
+
+    @property
+    def run_dir(self):
+        return self.summary_path.parent
+
+    @property
+    def flags(self):
+        return self.summary.get("flags", {})
+
+    @property
+    def is_baseline(self):
+        return self.summary.get("kind") == "baseline"
+
+    @property
+    def model(self):
+        if self.is_baseline:
+            return f"baseline {self.flags.get('baseline', '?')}"
+        return str(self.flags.get("model", "?"))
+
+    @property
+    def configuration(self):
+        """Flags folder and label folder, as in `<model>/<dataset>/<flags>/label<L>/rd<seed>`."""
+        return f"{self.run_dir.parent.parent.name}/{self.run_dir.parent.name}"
+
+    @property
+    def group_key(self):
+        flags = self.flags
+        return (
+            str(flags.get("dataset", "?")),
+            str(flags.get("threshold", "?")),
+            self.is_baseline,
+            self.model,
+            self.configuration,
+            flags.get("nb_epochs"),
+            flags.get("batch_size"),
+            flags.get("learning_rate"),
+        )
+
+    def plot_paths(self):
+        """Return the run's PNG plots that exist, by `PLOT_TITLES` name."""
+        names = self.summary.get("plots") or {name: f"{name}.png" for name in PLOT_TITLES}
+        paths = {name: self.run_dir / file_name for name, file_name in names.items()}
+        return {name: path for name, path in paths.items() if path.is_file()}
+
+
+@dataclasses.dataclass
+class Report:
+    """A written report: its Markdown, the tables part alone, and what it covers."""
+
+    text: str
+    tables_text: str
+    path: Path
+    run_count: int
+    configuration_count: int
+    replaced: bool
+
+
+def find_runs(logdir):
+    """Find the finished runs under `logdir`.
+
+    Returns:
+        A tuple `(runs, skipped, unfinished)`: `RunRecord`s sorted by path,
+        `(path, reason)` pairs of `summary.json` files that could not be
+        used, and run folders with a `config.json` but no `summary.json`
+        (runs in progress, or runs that failed).
+    """
+    runs, skipped = [], []
+    for path in sorted(Path(logdir).rglob("summary.json")):
+        try:
+            summary = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as error:
+            skipped.append((path, f"unreadable: {error}"))
+            continue
+        if not isinstance(summary, dict) or not isinstance(summary.get("metrics"), dict):
+            skipped.append((path, "no metrics"))
+            continue
+        runs.append(RunRecord(path, summary))
+    unfinished = sorted(
+        path.parent for path in Path(logdir).rglob("config.json")
+        if not (path.parent / "summary.json").exists()
+    )
+    return runs, skipped, unfinished
+
+
+def _link(target, base):
+    """Return a Markdown link target for `target`, relative to the folder `base`."""
+    relative = os.path.relpath(Path(target).resolve(), Path(base).resolve())
+    return f"<{relative}>" if " " in relative else relative
+
+
+def _format_rate(value):
+    return "default" if value is None else f"{value:g}"
+
+
+def _dataset_table(groups):
+    """Return the Markdown table of one dataset and threshold rule: one row per configuration and score."""
+    header = [
+        "model", "configuration", "epochs", "learning rate", "score", "seeds",
+        *(METRIC_TITLES[metric] for metric in SUMMARY_METRICS), "mean inference time (s)",
+    ]
+    rows = []
+    for key, records in groups:
+        table = aggregate([record.summary for record in records])
+        epochs = "–" if key[5] is None else key[5]
+        for _, row in table.iterrows():
+            rows.append([
+                key[3], f"`{key[4]}`", epochs, _format_rate(key[7]), row["score"], row["seeds"],
+                *metric_cells(row), format_seconds(row["mean_inference_time_s"]),
+            ])
+    return markdown_table(header, rows)
+
+
+def _plots_section(groups, base):
+    """Return Markdown links to every run's plots, and the first run's plots embedded."""
+    parts = []
+    for key, records in groups:
+        with_plots = [record for record in records if record.plot_paths()]
+        if not with_plots:
+            continue
+        parts += [f"#### {key[3]}: `{key[4]}`, {THRESHOLD_TITLES.get(key[1], key[1])}", ""]
+        rows = []
+        for record in with_plots:
+            paths = record.plot_paths()
+            cells = [
+                f"[{title}]({_link(paths[name], base)})" if name in paths else "–"
+                for name, title in PLOT_TITLES.items()
+            ]
+            rows.append([f"`{record.run_dir.name}`", record.flags.get("rd", "?"), *cells])
+        parts += [markdown_table(["run", "seed", *PLOT_TITLES.values()], rows), ""]
+        first = with_plots[0]
+        for name, path in first.plot_paths().items():
+            parts += [f"![{PLOT_TITLES.get(name, name)} of {first.run_dir.name}]({_link(path, base)})", ""]
+    return parts
+
+
+def _sweep_section(logdir, base):
+    sweeps = sorted(Path(logdir).rglob("lr_sweep*.md"))
+    if not sweeps:
+        return []
+    parts = ["## Learning-rate sweeps", ""]
+    for path in sweeps:
+        parts.append(f"- [{path.parent.relative_to(logdir)}/{path.name}]({_link(path, base)})")
+        plot = path.with_name(f"{path.stem}_f1.png")
+        if plot.is_file():
+            parts.append(f"\n  ![F1 against learning rate]({_link(plot, base)})")
+    parts.append("")
+    return parts
+
+
+def _threshold_order(threshold):
+    order = list(THRESHOLD_TITLES)
+    return (order.index(threshold) if threshold in order else len(order), threshold)
+
+
+def build_report(logdir, output_path):
+    """Return the report Markdown of `logdir`, with links relative to `output_path`'s folder.
+
+    Returns:
+        A tuple `(text, tables_text, run_count, configuration_count)`.
+    """
+    logdir = Path(logdir).expanduser()
+    base = Path(output_path).parent
+    runs, skipped, unfinished = find_runs(logdir)
+
+    grouped = {}
+    for record in runs:
+        grouped.setdefault(record.group_key, []).append(record)
+    # GAN rows before baseline rows, then by model and configuration.
+    keys = sorted(grouped, key=lambda key: (key[0], _threshold_order(key[1]), key[2:5], str(key[5:])))
+
+    intro = [
+        "# Results report",
+        "",
+        f"Generated by `python main.py report --logdir {logdir}` from "
+        f"{count_of(len(runs), 'finished run')} in {count_of(len(keys), 'configuration')}.",
+        "",
+        "Each row is one score of one configuration: the mean ± sample standard deviation "
+        "(ddof 1) over its runs, one per seed, or the value alone for a single run. The "
+        "inference time of GAN runs is the mean wall time of one scoring batch; baseline "
+        "runs record their own.",
+        "",
+    ]
+    if unfinished:
+        intro += [
+            f"{count_of(len(unfinished), 'run folder')} without summary.json (in progress "
+            f"or failed) left out: " + ", ".join(f"`{path.relative_to(logdir)}`" for path in unfinished),
+            "",
+        ]
+    if skipped:
+        intro += [
+            f"{count_of(len(skipped), 'summary.json file')} skipped: "
+            + "; ".join(f"`{path.relative_to(logdir)}` ({reason})" for path, reason in skipped),
+            "",
+        ]
+    if not runs:
+        intro += [f"No summary.json found under `{logdir}`.", ""]
+
+    tables, plot_parts = [], []
+    for dataset in sorted({key[0] for key in keys}):
+        tables += [f"## {dataset}", ""]
+        plot_groups = []
+        for threshold in sorted({key[1] for key in keys if key[0] == dataset}, key=_threshold_order):
+            groups = [(key, grouped[key]) for key in keys if key[:2] == (dataset, threshold)]
+            plot_groups += groups
+            tables += [
+                f"### {THRESHOLD_TITLES.get(threshold, threshold).capitalize()}", "",
+                _dataset_table(groups), "",
+            ]
+        section = _plots_section(plot_groups, base)
+        if section:
+            plot_parts += [f"## {dataset}: plots", "", *section]
+
+    tables_text = "\n".join(intro + tables)
+    text = "\n".join(intro + tables + plot_parts + _sweep_section(logdir, base))
+    return text, tables_text, len(runs), len(keys)
+
+
+def write_report(logdir, output=None):
+    """Write the Markdown report of every run under `logdir`.
+
+    Args:
+        logdir: Log folder to search for `summary.json` files, at any depth.
+        output: Markdown file to write. Defaults to `report.md` in `logdir`.
+            An existing file is replaced, and `Report.replaced` is then true.
+
+    Returns:
+        A `Report`.
+
+    Raises:
+        ValueError: If `logdir` is not a folder, or `output` is a folder.
+    """
+    logdir = Path(logdir).expanduser()
+    if not logdir.is_dir():
+        raise ValueError(f"Log folder {logdir} not found. Pass the --logdir that contains your runs.")
+    output = Path(output).expanduser() if output else logdir / "report.md"
+    if output.is_dir():
+        raise ValueError(f"Invalid --output {output}: it is a folder. Pass a file path such as report.md.")
+    output.parent.mkdir(parents=True, exist_ok=True)
+
+    text, tables_text, run_count, configuration_count = build_report(logdir, output)
+    replaced = output.exists()
+    output.write_text(text)
+    return Report(text, tables_text, output, run_count, configuration_count, replaced)

@@ -1,0 +1,194 @@
+import json
+import math
+
+import pandas as pd
+import pytest
+
+from alad_tf import experiments, report, results
+from alad_tf.experiment import RunConfig
+
+
+@pytest.mark.parametrize(
+    "text, seeds", [("42", [42]), ("1,2,3", [1, 2, 3]), (" 5, 0 ", [5, 0]), ("4294967294", [4294967294])]
+)
+def test_parse_seeds_valid(text, seeds):
+    assert experiments.parse_seeds(text) == seeds
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("1,x", "Invalid --rd '1,x': 'x' is not a seed"),
+        ("", "Invalid --rd '': '' is not a seed"),
+        ("1,,2", "Invalid --rd '1,,2': '' is not a seed"),
+        ("-1", "Invalid --rd '-1': '-1' is not a seed. Expected an integer from 0 to 4294967294"),
+        ("4294967295", "'4294967295' is not a seed"),
+        ("1.5", "'1.5' is not a seed"),
+        ("1,2,1", "Invalid --rd '1,2,1': seed 1 appears twice."),
+    ],
+)
+def test_parse_seeds_invalid(text, message):
+    with pytest.raises(ValueError) as error:
+        experiments.parse_seeds(text)
+    assert message in str(error.value)
+
+
+def test_parse_learning_rates_valid():
+    assert experiments.parse_learning_rates("1e-5, 1e-4,0.01") == [1e-5, 1e-4, 0.01]
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (None, "The sweep mode needs --learning_rates"),
+        ("", "The sweep mode needs --learning_rates"),
+        ("1e-4,abc", "Invalid --learning_rates '1e-4,abc': 'abc' is not a positive number"),
+        ("0", "'0' is not a positive number"),
+        ("-1e-3", "'-1e-3' is not a positive number"),
+        ("inf", "'inf' is not a positive number"),
+        ("nan", "'nan' is not a positive number"),
+        ("1e-3,0.001", "Invalid --learning_rates '1e-3,0.001': 0.001 appears twice."),
+    ],
+)
+def test_parse_learning_rates_invalid(text, message):
+    with pytest.raises(ValueError) as error:
+        experiments.parse_learning_rates(text)
+    assert message in str(error.value)
+
+
+def test_run_folder_name_marks_learning_rate():
+    default = RunConfig(dataset="arrhythmia", rd=3)
+    assert str(results.run_folder_name(default)) == (
+        "alad/arrhythmia/fm_w0.1_sn0_dzz0_es0_test_percentile/label0/rd3"
+    )
+    reference = RunConfig(dataset="arrhythmia", rd=3, learning_rate=1e-5)
+    assert results.run_folder_name(reference) == results.run_folder_name(default)
+    other = RunConfig(dataset="arrhythmia", rd=3, learning_rate=1e-3)
+    assert str(results.run_folder_name(other)) == (
+        "alad/arrhythmia/fm_w0.1_sn0_dzz0_es0_test_percentile_lr0.001/label0/rd3"
+    )
+
+
+def _summary(f1, run_dir="/runs/rd1"):
+    metrics = {"precision": f1, "recall": f1, "f1": f1, "auroc": 0.7, "auprc": 0.4, "threshold": 1.0}
+    return {
+        "run_dir": run_dir, "metrics": {"ch": dict(metrics), "fm": dict(metrics)},
+        "mean_inference_time_s": 0.01,
+    }
+
+
+def test_sweep_table_marks_best_and_failed_rates():
+    Outcome = experiments.RunOutcome
+    outcomes = [
+        Outcome(1, 1e-5, summary=_summary(0.2)),
+        Outcome(2, 1e-5, summary=_summary(0.4)),
+        Outcome(1, 1e-4, summary=_summary(0.7)),
+        Outcome(2, 1e-4, error="Training diverged: loss_generator is not finite."),
+        Outcome(1, 1e-2, error="Training diverged: loss_dis_xx is not finite."),
+        Outcome(2, 1e-2, error="Training diverged: loss_dis_xx is not finite."),
+    ]
+    table = experiments.sweep_table(outcomes, [1e-5, 1e-4, 1e-2], primary="fm")
+    primary = table[table["primary"]].set_index("learning_rate")
+
+    assert list(primary.index) == [1e-5, 1e-4, 1e-2]
+    assert primary.loc[1e-5, "f1_mean"] == pytest.approx(0.3)
+    assert primary.loc[1e-5, "f1_std"] == pytest.approx(math.sqrt(0.02))
+    assert primary.loc[1e-5, "status"] == "ok"
+    assert primary.loc[1e-4, "seeds"] == 1
+    assert primary.loc[1e-4, "failed"] == 1
+    assert primary.loc[1e-4, "status"] == "some runs failed"
+    assert "seed 2: Training diverged" in primary.loc[1e-4, "failures"]
+    assert primary.loc[1e-2, "status"] == "failed"
+    assert primary.loc[1e-2, "seeds"] == 0
+    assert math.isnan(primary.loc[1e-2, "f1_mean"])
+    assert list(primary["best"]) == [False, True, False]
+    # Every score of the finished rates, one row for the rate whose runs all failed.
+    assert len(table) == 2 + 2 + 1
+
+
+def test_run_seeds_never_overwrites_summary(tmp_path, data_dir):
+    config = RunConfig(
+        dataset="arrhythmia", nb_epochs=0, data_dir=str(data_dir), logdir=str(tmp_path), verbose=0
+    )
+    first = experiments.run_seeds(config, [4])
+    second = experiments.run_seeds(config, [4])
+
+    folder = tmp_path / "alad" / "arrhythmia" / "fm_w0.1_sn0_dzz0_es0_test_percentile" / "label0"
+    assert first.csv_path == folder / "seeds_summary.csv"
+    assert second.csv_path == folder / "seeds_summary_2.csv"
+    assert second.markdown_path == folder / "seeds_summary_2.md"
+    assert (folder / "rd4").is_dir()
+    assert (folder / "rd4_2").is_dir()
+    written = pd.read_csv(first.csv_path)
+    assert list(written["score"]) == ["ch", "l1", "l2", "fm"]
+    summary = first.summaries[0]
+    assert written.loc[3, "f1_mean"] == pytest.approx(summary["metrics"]["fm"]["f1"])
+    assert "label0/rd4_2`" in second.markdown_path.read_text()
+
+
+def test_run_seeds_rejects_export_dir(tmp_path):
+    config = RunConfig(dataset="arrhythmia", logdir=str(tmp_path), export_dir=str(tmp_path / "export"))
+    with pytest.raises(ValueError, match="--export_dir copies one SavedModel, but this command starts 2 runs"):
+        experiments.run_seeds(config, [1, 2])
+
+
+def _write_summary(folder, summary):
+    folder.mkdir(parents=True)
+    (folder / "summary.json").write_text(json.dumps(summary))
+
+
+def test_report_groups_gan_and_baseline_runs(tmp_path):
+    logdir = tmp_path / "logs"
+    configuration = logdir / "alad" / "kdd" / "fm_w0.1_sn0_dzz0_es0_test_percentile" / "label0"
+    for seed, f1 in ((1, 0.5), (2, 0.7)):
+        summary = _summary(f1)
+        summary["flags"] = {
+            "model": "alad", "dataset": "kdd", "threshold": "test_percentile", "rd": seed,
+            "nb_epochs": 10, "batch_size": 50, "learning_rate": 1e-5,
+        }
+        _write_summary(configuration / f"rd{seed}", summary)
+    leak_free = _summary(0.9)
+    leak_free["flags"] = {"model": "alad", "dataset": "kdd", "threshold": "train_percentile", "rd": 1}
+    _write_summary(logdir / "alad" / "kdd" / "fm_w0.1_sn0_dzz0_es0_train_percentile" / "label0" / "rd1", leak_free)
+    baseline = {
+        "kind": "baseline",
+        "flags": {
+            "model": "baselines", "baseline": "iforest", "dataset": "kdd",
+            "threshold": "test_percentile", "rd": 1, "label": 0,
+        },
+        "metrics": {"iforest": {"precision": 0.8, "recall": 0.6, "f1": 0.68, "auroc": 0.9, "auprc": 0.7, "threshold": 0.1}},
+        "mean_inference_time_s": 0.5,
+    }
+    _write_summary(logdir / "baselines" / "kdd" / "iforest_test_percentile" / "label0" / "rd1", baseline)
+    in_progress = configuration / "rd3"
+    in_progress.mkdir()
+    (in_progress / "config.json").write_text("{}")
+    (logdir / "broken").mkdir()
+    (logdir / "broken" / "summary.json").write_text("{not json")
+
+    written = report.write_report(logdir, tmp_path / "out" / "report.md")
+    text = written.text
+
+    assert written.run_count == 4
+    assert written.configuration_count == 3
+    assert written.replaced is False
+    assert "## kdd" in text
+    test_section = text.split("### Test percentile (reference rule)")[1].split("### Train percentile")[0]
+    gan_row = "| alad | `fm_w0.1_sn0_dzz0_es0_test_percentile/label0` | 10 | 1e-05 | fm | 2 | 0.6000 ± 0.1414 |"
+    assert gan_row in test_section
+    baseline_row = "| baseline iforest | `iforest_test_percentile/label0` | – | default | iforest | 1 | 0.8000 |"
+    assert baseline_row in test_section
+    assert test_section.index(gan_row) < test_section.index(baseline_row)
+    assert "### Train percentile (leak-free)" in text
+    assert "| 0.9000 |" in text.split("### Train percentile (leak-free)")[1]
+    assert "1 run folder without summary.json (in progress or failed) left out" in text
+    assert "`alad/kdd/fm_w0.1_sn0_dzz0_es0_test_percentile/label0/rd3`" in text
+    assert "`broken/summary.json` (unreadable:" in text
+
+    again = report.write_report(logdir, tmp_path / "out" / "report.md")
+    assert again.replaced is True
+
+
+def test_report_rejects_missing_logdir(tmp_path):
+    with pytest.raises(ValueError, match="Log folder .*nowhere not found"):
+        report.write_report(tmp_path / "nowhere")
