@@ -218,6 +218,8 @@ def _describe_outcome(outcome, primary):
     if outcome.failed:
         return f"seed {outcome.seed}: failed ({outcome.error.split('.')[0]})"
     values = outcome.summary["metrics"][primary]
+    if "f1" not in values:
+        return f"seed {outcome.seed}: {primary} flagged {values['flagged']} rows"
     return f"seed {outcome.seed}: {primary} F1 {values['f1']:.4f}, AUROC {values['auroc']:.4f}"
 
 
