@@ -1,5 +1,8 @@
 """Command line: `python main.py MODEL MODE [flags]`, for example `python main.py alad run`.
 
+`python main.py baselines run [flags]` runs the scikit-learn and untrained-ALAD
+baselines of `alad_tf.baselines` under the same protocol.
+
 Flags mirror the original ALAD and EGBAD command lines. Run with --help for
 every flag, its unit and its default.
 """
@@ -104,6 +107,15 @@ flags.DEFINE_integer(
     "TensorFlow choose.",
     lower_bound=0,
 )
+flags.DEFINE_list(
+    "baselines", None,
+    "baselines run: comma-separated baselines to run, from iforest, pca, ocsvm, knn and "
+    "untrained_alad. Default: every baseline available for --dataset (mnist: all but "
+    "untrained_alad). The command also reads --dataset, --rd, --threshold, "
+    "--threshold_percentile, --label, --batch_size (rows per timed scoring chunk), "
+    "--scale, --clean_train, --intra_op_threads (BLAS and OpenMP threads), --data_dir "
+    "and --logdir.",
+)
 
 
 def config_from_flags(model_name):
@@ -162,8 +174,45 @@ def _run(model_name):
 MODEL_MODES = {"run": _run}
 
 
+def _run_baselines():
+    """`baselines run`: fit, score and evaluate the baselines of `--baselines`."""
+    from alad_tf.baselines import run_baselines
+
+    summaries = run_baselines(
+        FLAGS.dataset,
+        names=FLAGS.baselines,
+        data_dir=FLAGS.data_dir,
+        rd=FLAGS.rd,
+        threshold=FLAGS.threshold,
+        threshold_percentile=FLAGS.threshold_percentile,
+        logdir=FLAGS.logdir,
+        label=FLAGS.label,
+        batch_size=FLAGS.batch_size,
+        scale=FLAGS.scale,
+        clean_train=FLAGS.clean_train,
+        threads=FLAGS.intra_op_threads,
+    )
+    print(f"{'score':<18} {'precision':>9} {'recall':>7} {'F1':>7} {'AUROC':>7} {'s/chunk':>9}")
+    for summary in summaries:
+        values = summary["metrics"][summary["primary_score"]]
+        print(
+            f"{summary['primary_score']:<18} {values['precision']:>9.4f} "
+            f"{values['recall']:>7.4f} {values['f1']:>7.4f} {values['auroc']:>7.4f} "
+            f"{summary['mean_inference_time_s']:>9.6f}"
+        )
+    for summary in summaries:
+        print(f"Run folder: {summary['run_dir']}")
+    print(f"Results: {FLAGS.logdir}/results.csv")
+
+
+# COMMAND -> {MODE: handler}, for commands whose first word is not a model.
+COMMANDS = {"baselines": {"run": _run_baselines}}
+
+
 def _command(positional):
     """Return the handler of the positional arguments, or raise `app.UsageError`."""
+    if positional and positional[0] in COMMANDS:
+        return _other_command(positional)
     if len(positional) != 2:
         raise app.UsageError(
             f"Expected two arguments, MODEL and MODE (for example: alad run), got "
@@ -179,6 +228,18 @@ def _command(positional):
             f"Unknown mode {mode!r}. Expected one of: {', '.join(MODEL_MODES)}."
         )
     return lambda: MODEL_MODES[mode](model_name)
+
+
+def _other_command(positional):
+    """Return the handler of a `COMMANDS` command, or raise `app.UsageError`."""
+    command, *rest = positional
+    modes = COMMANDS[command]
+    if len(rest) != 1 or rest[0] not in modes:
+        raise app.UsageError(
+            f"Expected `{command} MODE` with MODE one of: {', '.join(modes)}, got: "
+            f"{' '.join(positional)}."
+        )
+    return modes[rest[0]]
 
 
 def main(argv):

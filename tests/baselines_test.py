@@ -9,6 +9,7 @@ from threadpoolctl import threadpool_limits
 
 from alad_tf import baselines, evaluation, results
 from alad_tf.experiment import RunConfig
+from conftest import run_cli
 
 # Rows of the KDD99 test set used by the quicker checks.
 TEST_SUBSET = 5000
@@ -221,3 +222,44 @@ def test_gan_result_columns_unchanged(tmp_path):
     assert row["Label"] == 2
     assert row["Step"] == 123
     assert row["Run"] == str(run_dir)
+
+
+def test_cli_runs_iforest_and_pca(data_dir, tmp_path):
+    logdir = tmp_path / "logs"
+    result = run_cli(
+        "baselines", "run", "--baselines", "iforest,pca", "--batch_size", "5000",
+        "--logdir", str(logdir), "--data_dir", str(data_dir),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["score", "precision", "recall", "F1", "AUROC", "s/chunk"]
+    assert lines[1].split()[0] == "iforest"
+    assert float(lines[1].split()[3]) == pytest.approx(0.9232, abs=0.005)
+    assert lines[2].split()[0] == "pca"
+    assert float(lines[2].split()[3]) == pytest.approx(0.9623, abs=0.003)
+    assert f"Results: {logdir}/results.csv" in result.stdout
+
+    run_dir = logdir / "baselines" / "kdd" / "pca_test_percentile" / "label0" / "rd42"
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["flags"]["batch_size"] == 5000
+    assert summary["flags"]["n_components"] == 0.95
+
+
+def test_cli_unknown_baseline(data_dir, tmp_path):
+    result = run_cli(
+        "baselines", "run", "--baselines", "iforest,lof", "--logdir", str(tmp_path / "logs"),
+        "--data_dir", str(data_dir),
+    )
+    assert result.returncode == 1
+    error_lines = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert error_lines == [
+        "Error: Unknown baseline 'lof'. Expected a comma-separated list of: iforest, pca, "
+        "ocsvm, knn, untrained_alad."
+    ]
+    assert not (tmp_path / "logs").exists()
+
+
+def test_cli_baselines_needs_run_mode():
+    result = run_cli("baselines", "fit")
+    assert result.returncode != 0
+    assert "Expected `baselines MODE` with MODE one of: run, got: baselines fit." in result.stderr
