@@ -169,7 +169,7 @@ class OneClassSVMBaseline(Baseline):
     Fitting a kernel SVM takes time and memory that grow about quadratically
     with the number of rows, so the model is fitted on at most
     `max_train_rows` training rows drawn with seed `rd`. Fitting 10,000 of
-    KDD99's 198,361 rows took about 1.2 s on 2 shared CPU cores. Scoring time
+    KDD99's 198,361 rows took about 1.3 s on 2 shared CPU cores. Scoring time
     grows with the number of support vectors, which is at least `nu` times
     the rows fitted. In one call on the same machine, scoring the 247,011
     KDD99 test rows took about 190 s with `nu` 0.5, scikit-learn's default,
@@ -231,13 +231,13 @@ class KNNBaseline(Baseline):
 
     Features are standardised with a `StandardScaler` fitted on all training
     rows, for the same reason as `OneClassSVMBaseline`. The reference rows are
-    at most `max_reference_rows` training rows drawn with seed `rd`: each
-    scored row is compared with every reference row (scikit-learn picks brute
-    force for more than 15 features), so the cost is proportional to their
-    number. With 10,000 of KDD99's 198,361 rows, scoring the 247,011 test rows
-    in chunks of 50 took about 35 s on 2 shared CPU cores. The score is the
-    Euclidean distance to the `n_neighbors`-th nearest reference row, higher
-    for more anomalous rows.
+    at most `max_reference_rows` training rows drawn with seed `rd`. Each
+    scored row is compared with every reference row, because scikit-learn
+    1.9.1 picks brute force for more than 15 features, so the cost is
+    proportional to their number. With 10,000 of KDD99's 198,361 rows, scoring
+    the 247,011 test rows in chunks of 50 took about 35 s on 2 shared CPU
+    cores. The score is the Euclidean distance to the `n_neighbors`-th
+    nearest reference row, higher for more anomalous rows.
 
     Args:
         rd: Seed of the reference subsample. Defaults to 42.
