@@ -3,6 +3,9 @@
 MODEL MODE is for example `alad run` (one run, or one per seed of a --rd
 list) or `bigan sweep` (a learning-rate sweep).
 
+`python main.py baselines run [flags]` runs the scikit-learn and untrained-ALAD
+baselines of `alad_tf.baselines` under the same protocol.
+
 Flags mirror the original ALAD and EGBAD command lines. Run with --help for
 every flag, its unit and its default.
 """
@@ -159,6 +162,15 @@ flags.DEFINE_integer(
     "TensorFlow choose.",
     lower_bound=0,
 )
+flags.DEFINE_list(
+    "baselines", None,
+    "baselines run: comma-separated baselines to run, from iforest, pca, ocsvm, knn and "
+    "untrained_alad. Default: every baseline available for --dataset (mnist: all but "
+    "untrained_alad). The command also reads --dataset, --rd, --threshold, "
+    "--threshold_percentile, --label, --batch_size (rows per timed scoring chunk), "
+    "--scale, --clean_train, --intra_op_threads (BLAS and OpenMP threads), --data_dir "
+    "and --logdir.",
+)
 
 
 def config_from_flags(model_name, rd):
@@ -291,14 +303,58 @@ MODEL_MODES = {"run": _run, "sweep": _sweep}
 COMMANDS = {"report": _report}
 
 
+def _run_baselines():
+    """`baselines run`: fit, score and evaluate the baselines of `--baselines`."""
+    from alad_tf.baselines import run_baselines
+    from alad_tf.experiments import parse_seeds
+
+    summaries = []
+    for seed in parse_seeds(FLAGS.rd):
+        summaries += run_baselines(
+            FLAGS.dataset,
+            names=FLAGS.baselines,
+            data_dir=FLAGS.data_dir,
+            rd=seed,
+            threshold=FLAGS.threshold,
+            threshold_percentile=FLAGS.threshold_percentile,
+            logdir=FLAGS.logdir,
+            label=FLAGS.label,
+            batch_size=FLAGS.batch_size,
+            scale=FLAGS.scale,
+            clean_train=FLAGS.clean_train,
+            threads=FLAGS.intra_op_threads,
+        )
+    print(
+        f"{'score':<18} {'seed':>5} {'precision':>9} {'recall':>7} {'F1':>7} {'AUROC':>7} "
+        f"{'s/chunk':>9}"
+    )
+    for summary in summaries:
+        values = summary["metrics"][summary["primary_score"]]
+        print(
+            f"{summary['primary_score']:<18} {summary['flags']['rd']:>5} "
+            f"{values['precision']:>9.4f} {values['recall']:>7.4f} {values['f1']:>7.4f} "
+            f"{values['auroc']:>7.4f} {summary['mean_inference_time_s']:>9.6f}"
+        )
+    for summary in summaries:
+        print(f"Run folder: {summary['run_dir']}")
+    print(f"Results: {FLAGS.logdir}/results.csv")
+
+
+# COMMAND -> {MODE: handler}, for `python main.py COMMAND MODE` where COMMAND
+# is not a model.
+COMMAND_MODES = {"baselines": {"run": _run_baselines}}
+
+
 def _command(positional):
     """Return the handler of the positional arguments, or raise `app.UsageError`."""
     if len(positional) == 1 and positional[0] in COMMANDS:
         return COMMANDS[positional[0]]
+    if positional and positional[0] in COMMAND_MODES:
+        return _other_command(positional)
     if len(positional) != 2:
         raise app.UsageError(
-            f"Expected two arguments, MODEL and MODE (for example: alad run), or one of the "
-            f"commands {', '.join(COMMANDS)}. Got {len(positional)}: "
+            f"Expected two arguments, MODEL and MODE (for example: alad run), "
+            f"baselines run, or one of the commands {', '.join(COMMANDS)}. Got {len(positional)}: "
             f"{' '.join(positional) or 'none'}."
         )
     model_name, mode = positional
@@ -311,6 +367,18 @@ def _command(positional):
             f"Unknown mode {mode!r}. Expected one of: {', '.join(MODEL_MODES)}."
         )
     return lambda: MODEL_MODES[mode](model_name)
+
+
+def _other_command(positional):
+    """Return the handler of a `COMMAND_MODES` command, or raise `app.UsageError`."""
+    command, *rest = positional
+    modes = COMMAND_MODES[command]
+    if len(rest) != 1 or rest[0] not in modes:
+        raise app.UsageError(
+            f"Expected `{command} MODE` with MODE one of: {', '.join(modes)}, got: "
+            f"{' '.join(positional)}."
+        )
+    return modes[rest[0]]
 
 
 def main(argv):

@@ -93,6 +93,35 @@ def write_run_results(run_dir, logdir, config, metrics, step):
         metrics: Dict of score name to `binary_metrics` dicts.
         step: Number of training steps behind the scored weights.
     """
+    write_results(
+        run_dir,
+        logdir,
+        metrics,
+        step=step,
+        rd=config.rd,
+        threshold=config.threshold,
+        model=f"{config.model}_sn{config.sn}_dzz{config.enable_dzz}",
+        dataset=config.dataset,
+        weight=f"dzzenabled{config.enable_dzz}",
+        label=config.label,
+    )
+
+
+def write_results(run_dir, logdir, metrics, *, step, rd, threshold, model, dataset, weight, label):
+    """Write a run folder's results.csv and append its rows to `<logdir>/results.csv`.
+
+    Args:
+        run_dir: Folder of the run.
+        logdir: Top log folder holding the global CSV.
+        metrics: Dict of score name to `binary_metrics` dicts.
+        step: Number of training steps behind the scores.
+        rd: Random seed of the run.
+        threshold: Threshold mode, one of `evaluation.THRESHOLD_MODES`.
+        model: Value of the global `Model` column.
+        dataset: Dataset name.
+        weight: Value of the global `Weight` column.
+        label: Value of the global `Label` column.
+    """
     rows, global_rows = [], []
     date = time.ctime()
     for method, values in metrics.items():
@@ -104,18 +133,18 @@ def write_run_results(run_dir, logdir, config, metrics, step):
             "Precision": values.get("precision"),
             "Recall": values.get("recall"),
             "F1 score": values.get("f1"),
-            "Random Seed": config.rd,
-            "Threshold mode": config.threshold,
+            "Random Seed": rd,
+            "Threshold mode": threshold,
             "AUPRC": values.get("auprc"),
         }
         rows.append({**common, "Threshold": values["threshold"]})
         global_rows.append(
             {
                 **common,
-                "Model": f"{config.model}_sn{config.sn}_dzz{config.enable_dzz}",
-                "Dataset": config.dataset,
-                "Weight": f"dzzenabled{config.enable_dzz}",
-                "Label": config.label,
+                "Model": model,
+                "Dataset": dataset,
+                "Weight": weight,
+                "Label": label,
                 "Date": date,
                 "Run": str(run_dir),
             }
