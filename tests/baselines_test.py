@@ -232,11 +232,11 @@ def test_cli_runs_iforest_and_pca(data_dir, tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["score", "precision", "recall", "F1", "AUROC", "s/chunk"]
-    assert lines[1].split()[0] == "iforest"
-    assert float(lines[1].split()[3]) == pytest.approx(0.9232, abs=0.005)
-    assert lines[2].split()[0] == "pca"
-    assert float(lines[2].split()[3]) == pytest.approx(0.9623, abs=0.003)
+    assert lines[0].split() == ["score", "seed", "precision", "recall", "F1", "AUROC", "s/chunk"]
+    assert lines[1].split()[:2] == ["iforest", "42"]
+    assert float(lines[1].split()[4]) == pytest.approx(0.9232, abs=0.005)
+    assert lines[2].split()[:2] == ["pca", "42"]
+    assert float(lines[2].split()[4]) == pytest.approx(0.9623, abs=0.003)
     assert f"Results: {logdir}/results.csv" in result.stdout
 
     run_dir = logdir / "baselines" / "kdd" / "pca_test_percentile" / "label0" / "rd42"
