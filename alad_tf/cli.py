@@ -308,6 +308,10 @@ def _run_baselines():
     from alad_tf.baselines import run_baselines
     from alad_tf.experiments import parse_seeds
 
+    if FLAGS.dataset == "csv":
+        raise ValueError(
+            "baselines run does not take --dataset csv yet. Pass kdd, arrhythmia or mnist."
+        )
     summaries = []
     for seed in parse_seeds(FLAGS.rd):
         summaries += run_baselines(
@@ -393,6 +397,13 @@ def main(argv):
         handler()
     except (data.DatasetNotFoundError, ValueError, FileExistsError) as error:
         _fail(str(error))
+    except KeyboardInterrupt:
+        print(
+            "Interrupted. A run continues from its last finished epoch with the same "
+            "command plus --resume.",
+            file=sys.stderr,
+        )
+        sys.exit(130)
 
 
 def run():

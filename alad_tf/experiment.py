@@ -123,6 +123,12 @@ class RunConfig:
                 f"Invalid --threshold_percentile {self.threshold_percentile}: "
                 f"expected a number in [0, 100]."
             )
+        if self.contamination is not None and self.threshold == "train_percentile":
+            raise ValueError(
+                "--contamination sets the test-percentile threshold, so it has no effect with "
+                "--threshold train_percentile. Drop one of them, or pass "
+                "--threshold_percentile for the training percentile."
+            )
         if self.export_dir and Path(self.export_dir).exists():
             raise ValueError(
                 f"Export folder {self.export_dir} already exists. Choose another "
@@ -270,6 +276,13 @@ def run_experiment(config):
     )
     if resumed:
         _check_resume_flags(run_dir, config)
+        trained = _checkpoint_epochs(run_dir / "checkpoints")
+        if config.nb_epochs < trained:
+            raise ValueError(
+                f"Cannot resume {run_dir} to --nb_epochs {config.nb_epochs}: it has already "
+                f"trained {trained} epochs. Pass --nb_epochs {trained} or more, or drop "
+                f"--resume to start a new run."
+            )
     elif config.resume:
         logging.warning("No earlier run with a checkpoint to resume; starting a new run.")
     (run_dir / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=2) + "\n")

@@ -25,6 +25,12 @@ from alad_tf.tables import (
 )
 
 # Plot files of a run, by `alad_tf.plots.RUN_PLOTS` name, with their column titles.
+# Run flags that change results without appearing in the run folder's name.
+SETTINGS_OUTSIDE_FOLDER_NAME = (
+    "d", "threshold_percentile", "data_path", "label_column", "anomaly_values",
+    "categorical_columns", "contamination", "fillna", "no_header",
+)
+
 PLOT_TITLES = {
     "losses": "losses",
     "roc": "ROC",
@@ -64,6 +70,21 @@ class RunRecord:
         return f"{self.run_dir.parent.parent.name}/{self.run_dir.parent.name}"
 
     @property
+    def settings(self):
+        """Settings that change results but not the run folder's name, as `flag=value` text."""
+        parts = []
+        for flag in SETTINGS_OUTSIDE_FOLDER_NAME:
+            value = self.flags.get(flag)
+            if value in (None, False, [], "") or (flag == "d" and value == 1):
+                continue
+            if flag == "data_path":
+                value = Path(value).name
+            if isinstance(value, list):
+                value = ",".join(map(str, value))
+            parts.append(f"{flag}={value}")
+        return " ".join(parts)
+
+    @property
     def group_key(self):
         flags = self.flags
         return (
@@ -75,6 +96,7 @@ class RunRecord:
             flags.get("nb_epochs"),
             flags.get("batch_size"),
             flags.get("learning_rate"),
+            self.settings,
         )
 
     def plot_paths(self):
@@ -145,7 +167,8 @@ def _dataset_table(groups):
         epochs = "–" if key[5] is None else key[5]
         for _, row in table.iterrows():
             rows.append([
-                key[3], f"`{key[4]}`", epochs, _format_rate(key[7]), row["score"], row["seeds"],
+                key[3], f"`{key[4]}`" + (f" ({key[8]})" if key[8] else ""), epochs,
+                _format_rate(key[7]), row["score"], row["seeds"],
                 *metric_cells(row), format_seconds(row["mean_inference_time_s"]),
             ])
     return markdown_table(header, rows)
@@ -206,6 +229,11 @@ def build_report(logdir, output_path):
     grouped = {}
     for record in runs:
         grouped.setdefault(record.group_key, []).append(record)
+    # A seed run twice with the same settings counts once: its latest run
+    # (runs are sorted by path, so `rd1_2` comes after `rd1`).
+    for key, records in grouped.items():
+        latest = {record.flags.get("rd"): record for record in records}
+        grouped[key] = list(latest.values())
     # GAN rows before baseline rows, then by model and configuration.
     keys = sorted(grouped, key=lambda key: (key[0], _threshold_order(key[1]), key[2:5], str(key[5:])))
 

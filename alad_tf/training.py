@@ -1,5 +1,7 @@
 """Training loop shared by every model and dataset: datasets, callbacks, fit."""
 
+import os
+import shutil
 import time
 
 import keras
@@ -137,6 +139,37 @@ class ReconstructionImages(keras.callbacks.Callback):
         self.writer.close()
 
 
+class CheckpointBackup(keras.callbacks.BackupAndRestore):
+    """`BackupAndRestore` that keeps the previous epoch's checkpoint and falls back to it.
+
+    An interrupt (Ctrl-C) during a save leaves a partly written weights file.
+    Keras then raises `ValueError` while loading, and its own fallback only
+    catches `OSError`, so this class catches both.
+
+    Args:
+        backup_dir: Folder of the checkpoint files.
+    """
+
+    def __init__(self, backup_dir):
+        super().__init__(backup_dir, double_checkpoint=True, delete_checkpoint=False)
+
+    def _load_model(self):
+        try:
+            super()._load_model()
+        except (OSError, ValueError):
+            if not os.path.exists(self._prev_weights_path):
+                raise
+            logging.warning(
+                "The latest checkpoint in %s cannot be read, probably because a save was "
+                "interrupted. Resuming from the checkpoint of the epoch before.",
+                self.backup_dir,
+            )
+            shutil.copy(self._prev_weights_path, self._weights_path)
+            if os.path.exists(self._prev_training_metadata_path):
+                shutil.copy(self._prev_training_metadata_path, self._training_metadata_path)
+            super()._load_model()
+
+
 def log_fields(model):
     """Return the `(label, log key)` pairs of the per-epoch line of `model`."""
     fields = [
@@ -198,8 +231,10 @@ def train(
         raise ValueError("Early stopping needs validation rows (x_valid).")
 
     validation_data = None if x_valid is None else make_eval_dataset(x_valid, batch_size)
-    backup = keras.callbacks.BackupAndRestore(checkpoint_dir, delete_checkpoint=False)
+    backup = CheckpointBackup(checkpoint_dir)
     callbacks = [
+        # Stops at the first NaN loss instead of training every epoch for nothing.
+        keras.callbacks.TerminateOnNaN(),
         backup,
         EpochLogger(run_name, log_fields(model)),
         keras.callbacks.TensorBoard(

@@ -78,6 +78,10 @@ def test_new_run_never_overwrites_and_resume_continues(cli_run, data_dir, tmp_pa
 
     changed = run_cli("alad", "run", "--nb_epochs", "4", "--resume", "--batch_size", "10", *common)
     assert changed.returncode == 1
+
+    fewer = run_cli("alad", "run", "--nb_epochs", "1", "--resume", *common)
+    assert fewer.returncode == 1
+    assert "it has already trained 3 epochs" in fewer.stderr
     assert "Cannot resume" in changed.stderr
     assert "--batch_size 50 (now 10)" in changed.stderr
 

@@ -113,7 +113,7 @@ def test_missing_file_names_folders_searched(empty_search_path, monkeypatch):
 
 
 def test_unknown_dataset():
-    with pytest.raises(ValueError, match="Unknown dataset 'nope'. Expected one of: arrhythmia, kdd, mnist."):
+    with pytest.raises(ValueError, match="Unknown dataset 'nope'. Expected one of: arrhythmia, csv, kdd, mnist."):
         load_dataset("nope")
 
 

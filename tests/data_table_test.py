@@ -137,6 +137,7 @@ def test_fillna_uses_training_median(kdd_table, tmp_path):
         ({"anomaly_values": ["normal."]}, "--anomaly_values needs --label_column"),
         ({"categorical_columns": ["99"]}, r"--categorical_columns 99 not found"),
         ({"contamination": 1.5}, r"Invalid --contamination 1.5"),
+        ({"contamination": 0.0}, r"Invalid --contamination 0.0"),
     ],
 )
 def test_bad_options_raise(kdd_table, options, message):
@@ -172,3 +173,20 @@ def test_bad_files_raise(kdd_table, tmp_path):
 def test_options_rejected_for_other_datasets(data_dir):
     with pytest.raises(ValueError, match="--data_path is not available for kdd: it applies to --dataset csv"):
         load_dataset("kdd", data_dir=str(data_dir), data_path="x.csv")
+
+
+def test_semicolon_delimiter_detected(kdd_table, tmp_path):
+    frame, _ = _with_header(kdd_table, tmp_path)
+    path = tmp_path / "semicolon.csv"
+    frame.to_csv(path, sep=";", index=False)
+    table = read_table(path)
+    assert list(table.columns[:3]) == ["f0", "f1", "f2"]
+    assert table.shape == (4000, 42)
+
+
+def test_contamination_rejected_with_train_percentile():
+    from alad_tf.experiment import RunConfig
+
+    config = RunConfig(dataset="csv", contamination=0.1, threshold="train_percentile")
+    with pytest.raises(ValueError, match="--contamination sets the test-percentile threshold"):
+        config.validate()

@@ -192,3 +192,20 @@ def test_report_groups_gan_and_baseline_runs(tmp_path):
 def test_report_rejects_missing_logdir(tmp_path):
     with pytest.raises(ValueError, match="Log folder .*nowhere not found"):
         report.write_report(tmp_path / "nowhere")
+
+
+def test_report_separates_settings_and_repeated_seeds(tmp_path):
+    logdir = tmp_path / "logs"
+    configuration = logdir / "alad" / "kdd" / "fm_w0.1_sn0_dzz0_es0_test_percentile" / "label0"
+    flags = {"model": "alad", "dataset": "kdd", "threshold": "test_percentile", "nb_epochs": 10}
+    runs = [("rd1", 1, 1, 0.5), ("rd1_2", 1, 1, 0.6), ("rd2", 2, 1, 0.7), ("rd1_3", 1, 2, 0.9)]
+    for folder, seed, degree, f1 in runs:
+        summary = _summary(f1)
+        summary["flags"] = {**flags, "rd": seed, "d": degree}
+        _write_summary(configuration / folder, summary)
+
+    text = report.write_report(logdir, tmp_path / "report.md").text
+
+    # rd1 was run twice with d=1: its latest run (rd1_2) counts once.
+    assert "| alad | `fm_w0.1_sn0_dzz0_es0_test_percentile/label0` | 10 | default | fm | 2 | 0.6500 ± 0.0707 |" in text
+    assert "| alad | `fm_w0.1_sn0_dzz0_es0_test_percentile/label0` (d=2) | 10 | default | fm | 1 | 0.9000 |" in text

@@ -124,3 +124,24 @@ def test_train_percentile_run_via_api(data_dir, tmp_path, kdd_splits_with_valida
     for name in ("ch", "l1", "l2", "fm"):
         expected = np.percentile(valid_scores[name], 95)
         assert summary["metrics"][name]["threshold"] == pytest.approx(expected, rel=1e-4), name
+
+
+def test_resume_falls_back_after_broken_checkpoint(kdd_splits, tmp_path):
+    def fit(epochs):
+        keras.utils.set_random_seed(4)
+        model, _ = build_model("alad", "kdd", 121, seed=4)
+        model.compile(learning_rate=1e-5)
+        return training.train(
+            model, kdd_splits.x_train[:500], epochs=epochs, batch_size=50, seed=4,
+            checkpoint_dir=str(tmp_path / "checkpoints"), tensorboard_dir=str(tmp_path),
+            run_name="resume",
+        )
+
+    fit(2)
+    # A save cut short by Ctrl-C leaves a truncated weights file.
+    weights = tmp_path / "checkpoints" / "latest.weights.h5"
+    weights.write_bytes(weights.read_bytes()[:5000])
+
+    result = fit(3)
+    assert result["initial_epoch"] == 1
+    assert result["epochs_run"] == 2

@@ -55,7 +55,10 @@ def load_dataset(name, data_dir=None, scale=None, validation=False, label=0, **o
         raise ValueError(
             f"Unknown dataset {name!r}. Expected one of: {', '.join(sorted(LOADERS))}."
         )
-    given = {key: value for key, value in options.items() if value not in (None, False, (), [])}
+    given = {
+        key: value for key, value in options.items()
+        if value is not None and value is not False and not (isinstance(value, (list, tuple)) and not value)
+    }
     accepted = DATASET_OPTIONS.get(name, ())
     for key in given:
         if key not in accepted:

@@ -34,15 +34,26 @@ DEFAULT_CONTAMINATION = 0.1
 # A column whose values are mostly numbers is taken as numeric, and its other
 # values as errors, unless the user names it categorical.
 NUMERIC_MAJORITY = 0.5
-# Rows read to detect a header line.
+# Rows read to detect a header line, and characters read to detect the delimiter.
 HEADER_SAMPLE_ROWS = 200
+DELIMITER_SAMPLE_CHARS = 65_536
 
 
 def _open_text(path):
     return gzip.open(path, "rt", newline="") if path.suffix == ".gz" else open(path, newline="")
 
 
-def detect_header(path):
+def detect_delimiter(path):
+    """Return the field delimiter of a CSV file: one of `,`, `;`, tab or `|`, else `,`."""
+    with _open_text(path) as handle:
+        sample = handle.read(DELIMITER_SAMPLE_CHARS)
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        return ","
+
+
+def detect_header(path, delimiter=","):
     """Return whether the first line of a CSV file is a header.
 
     The first line is a header when one of its cells is not a number while
@@ -51,7 +62,7 @@ def detect_header(path):
     """
     with _open_text(path) as handle:
         rows = []
-        for row in csv.reader(handle):
+        for row in csv.reader(handle, delimiter=delimiter):
             rows.append(row)
             if len(rows) >= HEADER_SAMPLE_ROWS:
                 break
@@ -101,14 +112,16 @@ def read_table(path, no_header=False):
             raise ValueError(f"Cannot read {path} as Parquet: {error}.") from error
     else:
         try:
-            header = None if no_header or not detect_header(path) else 0
-            frame = pd.read_csv(path, header=header, skipinitialspace=True)
+            delimiter = detect_delimiter(path)
+            header = None if no_header or not detect_header(path, delimiter) else 0
+            frame = pd.read_csv(path, sep=delimiter, header=header, skipinitialspace=True)
         except pd.errors.EmptyDataError as error:
             raise ValueError(f"Table file {path} is empty.") from error
         except (UnicodeDecodeError, pd.errors.ParserError, OSError, csv.Error) as error:
             raise ValueError(f"Cannot read {path} as CSV: {error}.") from error
         logging.info(
-            "Read %s %s a header line.", path, "without" if header is None else "with"
+            "Read %s %s a header line, with fields separated by %r.",
+            path, "without" if header is None else "with", delimiter,
         )
     if frame.empty:
         raise ValueError(f"Table file {path} has no data rows.")
