@@ -202,8 +202,8 @@ def score_table(path, frame):
             a header). Other columns, such as the label, are ignored.
 
     Returns:
-        A DataFrame with one row per input row: every score, `score`,
-        `is_anomaly` and `unseen_categories`.
+        A DataFrame with the index of `frame` and one row per input row:
+        every score, `score`, `is_anomaly` and `unseen_categories`.
 
     Raises:
         ValueError: If the export has no table preprocessing, a column is
@@ -248,7 +248,9 @@ def score_table(path, frame):
     # Keep the loaded object alive while its endpoint runs.
     loaded = tf.saved_model.load(str(path))
     outputs = loaded.serve_table(*inputs)
-    result = pd.DataFrame({name: value.numpy() for name, value in outputs.items()})
+    result = pd.DataFrame(
+        {name: value.numpy() for name, value in outputs.items()}, index=frame.index
+    )
     unseen_rows = int((result["unseen_categories"] > 0).sum())
     if unseen_rows:
         logging.warning(

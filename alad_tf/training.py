@@ -3,6 +3,7 @@
 import os
 import shutil
 import time
+import warnings
 
 import keras
 import tensorflow as tf
@@ -258,13 +259,16 @@ def train(
         )
         callbacks.append(stopper)
 
-    history = model.fit(
-        make_train_dataset(x_train, batch_size, seed),
-        epochs=epochs,
-        validation_data=validation_data,
-        callbacks=callbacks,
-        verbose=0,
-    )
+    with warnings.catch_warnings():
+        # The datasets are shuffled by make_train_dataset, which Keras cannot see.
+        warnings.filterwarnings("ignore", message="`shuffle=True` was passed")
+        history = model.fit(
+            make_train_dataset(x_train, batch_size, seed),
+            epochs=epochs,
+            validation_data=validation_data,
+            callbacks=callbacks,
+            verbose=0,
+        )
     # A resumed run starts at the epoch after its checkpoint.
     initial_epoch = history.epoch[0] if history.epoch else epochs
     epochs_run = len(history.epoch)

@@ -44,6 +44,8 @@ def test_labelled_table_run_and_raw_row_scoring(kdd_table, tmp_path):
     threshold = summary["metrics"]["fm"]["threshold"]
     np.testing.assert_array_equal(scored["is_anomaly"], scored["fm"] >= threshold)
 
+    assert list(score_table(run_dir / "saved_model", frame.iloc[10:13]).index) == [10, 11, 12]
+
     # An unseen category is counted, and a missing column is named.
     changed = frame.head(4).copy()
     changed[1] = ["tcp", "sctp", "udp", "sctp"]
