@@ -25,7 +25,8 @@ def test_labelled_table_run_and_raw_row_scoring(kdd_table, tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert " fm: precision" in result.stdout
-    assert "Read " in result.stderr and "without a header line" in result.stderr
+    assert "Read " in result.stderr
+    assert "without a header line" in result.stderr
     run_dir = _run_folder(logdir, "alad", "kdd_sample", "fm_w0.1_sn0_dzz0_es0_test_percentile_scaled")
     assert (run_dir / PREPROCESSING_FILE).is_file()
     summary = json.loads((run_dir / "summary.json").read_text())

@@ -55,12 +55,12 @@ def load_dataset(name, data_dir=None, scale=None, validation=False, label=0, **o
         raise ValueError(
             f"Unknown dataset {name!r}. Expected one of: {', '.join(sorted(LOADERS))}."
         )
-    given = {
+    set_options = {
         key: value for key, value in options.items()
         if value is not None and value is not False and not (isinstance(value, (list, tuple)) and not value)
     }
     accepted = DATASET_OPTIONS.get(name, ())
-    for key in given:
+    for key in set_options:
         if key not in accepted:
             users = [dataset for dataset, keys in DATASET_OPTIONS.items() if key in keys]
             raise ValueError(
@@ -70,7 +70,7 @@ def load_dataset(name, data_dir=None, scale=None, validation=False, label=0, **o
     if scale is None:
         scale = DEFAULT_SCALE.get(name, False)
     return LOADERS[name](
-        data_dir=data_dir, scale=scale, validation=validation, label=label, **given
+        data_dir=data_dir, scale=scale, validation=validation, label=label, **set_options
     )
 
 

@@ -236,11 +236,11 @@ class TablePreprocessor:
 def _resolve_label_column(frame, label_column, path):
     if label_column in frame.columns:
         return label_column
-    shown = ", ".join(list(frame.columns)[:30])
+    listed = ", ".join(list(frame.columns)[:30])
     more = " …" if len(frame.columns) > 30 else ""
     raise ValueError(
         f"Label column {label_column!r} not found in {path}. Its columns are: "
-        f"{shown}{more}. A file without a header names its columns 0, 1, …"
+        f"{listed}{more}. A file without a header names its columns 0, 1, …"
     )
 
 
@@ -260,13 +260,13 @@ def labels_from_column(values, anomaly_values, label_column):
             f"Fill or drop those rows."
         )
     distinct = values.astype(str).str.strip().unique()
-    shown = ", ".join(sorted(distinct)[:20]) + (" …" if len(distinct) > 20 else "")
+    listed = ", ".join(sorted(distinct)[:20]) + (" …" if len(distinct) > 20 else "")
     numeric = pd.api.types.is_numeric_dtype(values)
     if anomaly_values is None:
         if numeric and set(values.unique()) <= {0, 1}:
             return values.to_numpy(dtype=np.float32)
         raise ValueError(
-            f"Label column {label_column!r} has the values {shown}. Pass "
+            f"Label column {label_column!r} has the values {listed}. Pass "
             f"--anomaly_values with the ones that mark anomalies (comma-separated)."
         )
 
@@ -287,7 +287,7 @@ def labels_from_column(values, anomaly_values, label_column):
     if len(absent) == len(anomaly_values):
         raise ValueError(
             f"None of --anomaly_values {','.join(anomaly_values)} occur in label column "
-            f"{label_column!r}, whose values are: {shown}."
+            f"{label_column!r}, whose values are: {listed}."
         )
     if absent:
         logging.warning(
