@@ -1,11 +1,11 @@
-"""Measure ALAD training and scoring speed on KDD99.
+"""Measure ALAD or BiGAN training and scoring speed on KDD99.
 
 Prints seconds per training epoch (batch 50, the full 198,361 training rows)
 and microseconds per scored test row, with the machine's core count. The
 first epoch includes tracing and is reported separately.
 
 Usage:
-    python benchmarks/train_speed.py [--data_dir DIR] [--epochs 2] [--intra_op_threads 1]
+    python benchmarks/train_speed.py [--model alad] [--data_dir DIR] [--epochs 2] [--intra_op_threads 1]
 """
 
 import os
@@ -14,6 +14,7 @@ import time
 
 from absl import app, flags
 
+flags.DEFINE_enum("model", "alad", ["alad", "bigan"], "Model to time.")
 flags.DEFINE_string("data_dir", None, "Folder holding the KDD99 file.")
 flags.DEFINE_integer("epochs", 2, "Epochs to time; the first includes tracing.", lower_bound=2)
 flags.DEFINE_integer("intra_op_threads", 1, "TensorFlow intra-op threads; 0 lets TensorFlow choose.")
@@ -36,7 +37,7 @@ def main(argv):
 
     splits = load_dataset("kdd", data_dir=FLAGS.data_dir)
     keras.utils.set_random_seed(0)
-    model, hyperparameters = build_model("alad", "kdd", splits.num_features, seed=0)
+    model, hyperparameters = build_model(FLAGS.model, "kdd", splits.num_features, seed=0)
     model.compile(learning_rate=hyperparameters["learning_rate"], steps_per_execution=STEPS_PER_EXECUTION)
     dataset = make_train_dataset(splits.x_train, 50, seed=0)
     steps = len(splits.x_train) // 50
@@ -47,6 +48,7 @@ def main(argv):
         model.fit(dataset, epochs=1, verbose=0)
         epoch_seconds.append(time.perf_counter() - start)
 
+    print(f"model: {FLAGS.model}")
     print(f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}")
     print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, intra-op threads {FLAGS.intra_op_threads or 'default'}")
     print(f"first epoch (with tracing): {epoch_seconds[0]:.1f} s")

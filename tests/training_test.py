@@ -145,3 +145,25 @@ def test_resume_falls_back_after_broken_checkpoint(kdd_splits, tmp_path):
     result = fit(3)
     assert result["initial_epoch"] == 1
     assert result["epochs_run"] == 2
+
+
+def test_train_dataset_shuffles_two_copies(kdd_splits):
+    x = kdd_splits.x_train[:1_003]
+    dataset = training.make_train_dataset(x, 50, seed=5)
+
+    # Each epoch yields 20 full batches of each copy, drawn in the order that
+    # shuffling the rows with the copy's seed gives.
+    epochs = [list(dataset), list(dataset)]
+    for copy, copy_seed in ((0, 5), (1, 6)):
+        rows = tf.data.Dataset.from_tensor_slices(x).shuffle(
+            len(x), seed=copy_seed, reshuffle_each_iteration=True
+        ).batch(50, drop_remainder=True)
+        for epoch in epochs:
+            expected = np.stack([batch.numpy() for batch in rows])
+            got = np.stack([batches[copy].numpy() for batches in epoch])
+            assert got.shape == (20, 50, x.shape[1])
+            np.testing.assert_array_equal(got, expected)
+
+    first_epoch = np.concatenate([batches[0].numpy() for batches in epochs[0]])
+    second_epoch = np.concatenate([batches[0].numpy() for batches in epochs[1]])
+    assert not np.array_equal(first_epoch, second_epoch)
