@@ -13,14 +13,19 @@ every flag, its unit and its default.
 import sys
 from pathlib import Path
 
-from absl import app, flags, logging
-
-from alad_tf import data, models
-from alad_tf.evaluation import THRESHOLD_MODES
+from absl import app, flags
 
 FLAGS = flags.FLAGS
 
-flags.DEFINE_enum("dataset", "kdd", sorted(data.LOADERS), "Dataset to train and test on.")
+# Choices of the positional arguments and enum flags, written out here so
+# that --help and usage errors do not import TensorFlow, Keras or pandas.
+# tests/cli_test.py checks them against alad_tf.data.LOADERS,
+# alad_tf.models.MODELS and alad_tf.evaluation.THRESHOLD_MODES.
+DATASETS = ("arrhythmia", "csv", "kdd", "mnist")
+MODEL_NAMES = ("alad", "bigan")
+THRESHOLD_MODES = ("test_percentile", "train_percentile")
+
+flags.DEFINE_enum("dataset", "kdd", list(DATASETS), "Dataset to train and test on.")
 flags.DEFINE_integer(
     "nb_epochs", None,
     "Number of training epochs (full passes over the training rows). Default: the "
@@ -216,6 +221,41 @@ def _fail(message):
     sys.exit(1)
 
 
+class _HelpFlag(app.HelpFlag):
+    """`--help`, `-?` and `--helpshort`: print this program's flags and exit with status 0.
+
+    absl's own help flags (absl-py 2.5) exit with status 1, which scripts take for a failure.
+    """
+
+    def parse(self, arg):
+        if self._parse(arg):
+            app.usage(shorthelp=True, writeto_stdout=True)
+            print("\nTry --helpfull to get a list of all flags.")
+            sys.exit(0)
+
+
+class _HelpshortFlag(_HelpFlag):
+    NAME = "helpshort"
+    SHORT_NAME = None
+
+
+class _HelpfullFlag(app.HelpfullFlag):
+    """`--helpfull`: print every flag, absl's included, and exit with status 0."""
+
+    def parse(self, arg):
+        if self._parse(arg):
+            app.usage(writeto_stdout=True)
+            sys.exit(0)
+
+
+def _define_help_flags():
+    """Replace absl's help flags by ones that exit with status 0."""
+    app.define_help_flags()
+    for help_flag in (_HelpFlag(), _HelpshortFlag(), _HelpfullFlag()):
+        help_flag.allow_override = True
+        flags.DEFINE_flag(help_flag, module_name=app.__name__)
+
+
 def _run(model_name):
     """`MODEL run`: train, score and export one detector, or one per seed of a --rd list."""
     from alad_tf.experiment import run_experiment
@@ -362,9 +402,9 @@ def _command(positional):
             f"{' '.join(positional) or 'none'}."
         )
     model_name, mode = positional
-    if model_name not in models.MODELS:
+    if model_name not in MODEL_NAMES:
         raise app.UsageError(
-            f"Unknown model {model_name!r}. Expected one of: {', '.join(sorted(models.MODELS))}."
+            f"Unknown model {model_name!r}. Expected one of: {', '.join(MODEL_NAMES)}."
         )
     if mode not in MODEL_MODES:
         raise app.UsageError(
@@ -388,14 +428,17 @@ def _other_command(positional):
 def main(argv):
     handler = _command(argv[1:])
 
+    # Imported only now, because importing TensorFlow takes seconds.
     import tensorflow as tf
+
+    from alad_tf.data import DatasetNotFoundError
 
     if FLAGS.intra_op_threads:
         tf.config.threading.set_intra_op_parallelism_threads(FLAGS.intra_op_threads)
 
     try:
         handler()
-    except (data.DatasetNotFoundError, ValueError, FileExistsError) as error:
+    except (DatasetNotFoundError, ValueError, FileExistsError) as error:
         _fail(str(error))
     except KeyboardInterrupt:
         print(
@@ -413,4 +456,5 @@ def run():
     # flags of that file.
     for flag in FLAGS.get_flags_for_module(__name__):
         FLAGS.register_key_flag_for_module(sys.argv[0], flag)
+    _define_help_flags()
     app.run(main)

@@ -110,6 +110,28 @@ def test_bad_arguments_exit_nonzero(args, message, tmp_path):
     assert not (tmp_path / "logs").exists() or not any((tmp_path / "logs").rglob("*.csv"))
 
 
+def test_cli_choices_match_registries():
+    from alad_tf import cli, data, evaluation, models
+
+    assert cli.DATASETS == tuple(sorted(data.LOADERS))
+    assert set(cli.MODEL_NAMES) == set(models.MODELS)
+    assert cli.THRESHOLD_MODES == evaluation.THRESHOLD_MODES
+
+
+def test_cli_import_skips_tensorflow():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, alad_tf.cli; "
+        "print(sorted(m for m in ('tensorflow', 'keras', 'pandas') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert result.stdout.strip() == "[]"
+
+
 def test_missing_dataset_exits_with_clear_message(tmp_path):
     result = run_cli(
         "alad", "run", "--nb_epochs", "1", "--logdir", str(tmp_path / "logs"),
@@ -153,6 +175,7 @@ def test_existing_export_dir_is_rejected_before_training(tmp_path, data_dir):
 
 def test_help_lists_flags_with_defaults():
     result = run_cli("--help", timeout=300)
+    assert result.returncode == 0
     text = result.stdout + result.stderr
     for flag in ("--nb_epochs", "--[no]enable_dzz", "--threshold", "--export_dir", "--data_dir"):
         assert flag in text
