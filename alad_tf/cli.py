@@ -10,6 +10,7 @@ Flags mirror the original ALAD and EGBAD command lines. Run with --help for
 every flag, its unit and its default.
 """
 
+import re
 import sys
 from pathlib import Path
 
@@ -221,6 +222,47 @@ def _fail(message):
     sys.exit(1)
 
 
+def _help_command():
+    """Return the command that prints the help: `python main.py --help` or `alad-tf --help`."""
+    program = Path(sys.argv[0]).name
+    return f"python {program} --help" if program.endswith(".py") else f"{program} --help"
+
+
+def _fail_usage(message):
+    """Print a usage error and where to find the help, then exit with status 1.
+
+    absl would print the whole help text before the error instead.
+    """
+    print(f"Error: {message}", file=sys.stderr)
+    print(f"Run `{_help_command()}` for the flags.", file=sys.stderr)
+    sys.exit(1)
+
+
+# absl formats the error of an invalid flag value as "flag --NAME=VALUE: REASON".
+_FLAG_VALUE_ERROR = re.compile(r"flag --(?P<name>\w+)=(?P<value>.*?): (?P<reason>.*)")
+
+
+def _flag_error_message(error):
+    """Return an absl flag error as one line, `Invalid --NAME 'VALUE': REASON.` for bad values."""
+    message = " ".join(str(error).split())
+    match = _FLAG_VALUE_ERROR.fullmatch(message)
+    if match:
+        name, reason = match["name"], match["reason"]
+        if name in FLAGS and FLAGS[name].boolean:
+            # absl's reason for a boolean flag is the repr of a tuple.
+            reason = f"expected true or false, or --{name} and --no{name} without a value"
+        message = f"Invalid --{name} {match['value']!r}: {reason}"
+    return message if message.endswith((".", "?")) else message + "."
+
+
+def _parse_flags(argv):
+    """Parse the flags of `argv` and return the positional arguments, or exit on an invalid flag."""
+    try:
+        return FLAGS(argv)
+    except flags.Error as error:
+        _fail_usage(_flag_error_message(error))
+
+
 class _HelpFlag(app.HelpFlag):
     """`--help`, `-?` and `--helpshort`: print this program's flags and exit with status 0.
 
@@ -426,7 +468,10 @@ def _other_command(positional):
 
 
 def main(argv):
-    handler = _command(argv[1:])
+    try:
+        handler = _command(argv[1:])
+    except app.UsageError as error:
+        _fail_usage(str(error))
 
     # Imported only now, because importing TensorFlow takes seconds.
     import tensorflow as tf
@@ -457,4 +502,4 @@ def run():
     for flag in FLAGS.get_flags_for_module(__name__):
         FLAGS.register_key_flag_for_module(sys.argv[0], flag)
     _define_help_flags()
-    app.run(main)
+    app.run(main, flags_parser=_parse_flags)

@@ -110,6 +110,41 @@ def test_bad_arguments_exit_nonzero(args, message, tmp_path):
     assert not (tmp_path / "logs").exists() or not any((tmp_path / "logs").rglob("*.csv"))
 
 
+HELP_HINT = "Run `python main.py --help` for the flags."
+
+
+@pytest.mark.parametrize(
+    "args, error",
+    [
+        (["gan", "run"], "Error: Unknown model 'gan'. Expected one of: alad, bigan."),
+        (["alad", "train"], "Error: Unknown mode 'train'. Expected one of: run, sweep."),
+        (
+            ["alad"],
+            "Error: Expected two arguments, MODEL and MODE (for example: alad run), baselines "
+            "run, or one of the commands report. Got 1: alad.",
+        ),
+        (
+            ["alad", "run", "--dataset", "cifar"],
+            "Error: Invalid --dataset 'cifar': value should be one of <arrhythmia|csv|kdd|mnist>.",
+        ),
+        (
+            ["alad", "run", "--nb_epochs", "-1"],
+            "Error: Invalid --nb_epochs '-1': -1 is not a non-negative integer.",
+        ),
+        (
+            ["alad", "run", "--sn=maybe"],
+            "Error: Invalid --sn 'maybe': expected true or false, or --sn and --nosn without a value.",
+        ),
+        (["alad", "run", "--bogus", "3"], "Error: Unknown command line flag 'bogus'."),
+    ],
+)
+def test_usage_error_is_one_line_and_hint(args, error):
+    result = run_cli(*args, timeout=120)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [error, HELP_HINT]
+    assert result.stdout == ""
+
+
 def test_cli_choices_match_registries():
     from alad_tf import cli, data, evaluation, models
 
