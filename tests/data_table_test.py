@@ -1,8 +1,10 @@
 import gzip
+import logging
 
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.model_selection import train_test_split
 
 from alad_tf.data import load_dataset
 from alad_tf.data.table import TablePreprocessor, detect_header, read_table
@@ -107,7 +109,7 @@ def test_unseen_category_encodes_as_zeros(kdd_table):
     assert unseen == {"1": 1}
 
 
-def test_fillna_uses_training_median(kdd_table, tmp_path):
+def test_fillna_uses_training_median(kdd_table, tmp_path, caplog):
     frame = kdd_table["frame"].copy()
     frame[0] = frame[0].astype(float)
     frame[4] = frame[4].astype(float)
@@ -117,10 +119,32 @@ def test_fillna_uses_training_median(kdd_table, tmp_path):
     frame.to_csv(path, header=False, index=False)
     with pytest.raises(ValueError, match=r"'0': 10 missing, 0 infinite; '4': 0 missing, 1 infinite"):
         _load(path, label_column="41", anomaly_values=["normal."])
+    caplog.set_level(logging.INFO, logger="absl")
     splits = _load(path, label_column="41", anomaly_values=["normal."], fillna=True)
     assert np.isfinite(splits.x_test).all()
     columns = {column["name"]: column for column in splits.preprocessor.columns}
     assert columns["0"]["median"] == 0.0
+
+    # Every row is encoded except the anomalies of the training half.
+    _, test_rows = train_test_split(np.arange(len(frame)), test_size=0.5, random_state=42)
+    encoded = (frame[41] != "normal.").to_numpy(copy=True)
+    encoded[test_rows] = True
+    filled_zero = int(encoded[:10].sum())
+    messages = [record.getMessage() for record in caplog.records]
+    assert (
+        f"--fillna: replaced {filled_zero} missing or infinite values in column '0' by the "
+        f"training median 0.0." in messages
+    )
+    # Row 10, the only infinite value of column 4, is an anomaly of the training half.
+    assert not encoded[10]
+    assert not any("column '4'" in message for message in messages)
+
+
+def test_fillna_logs_nothing_to_fill(kdd_table, caplog):
+    caplog.set_level(logging.INFO, logger="absl")
+    _load(kdd_table["path"], fillna=True)
+    messages = [record.getMessage() for record in caplog.records]
+    assert "--fillna: the table has no missing or infinite numeric values to replace." in messages
 
 
 @pytest.mark.parametrize(

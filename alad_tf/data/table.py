@@ -341,6 +341,24 @@ def _check_finite(frame, categorical):
         )
 
 
+def _log_filled_values(frame, preprocessor):
+    """Log, per numeric column, how many values of `frame` --fillna replaces and by which median."""
+    filled = 0
+    for column in preprocessor.columns:
+        if column["kind"] != "numeric":
+            continue
+        values = pd.to_numeric(frame[column["name"]], errors="coerce").to_numpy(dtype=np.float64)
+        count = int((~np.isfinite(values)).sum())
+        if count:
+            filled += count
+            logging.info(
+                "--fillna: replaced %d missing or infinite values in column %r by the "
+                "training median %s.", count, column["name"], column["median"],
+            )
+    if not filled:
+        logging.info("--fillna: the table has no missing or infinite numeric values to replace.")
+
+
 def load(
     data_path=None,
     label_column=None,
@@ -426,6 +444,11 @@ def load(
     preprocessor = TablePreprocessor.fit(
         frame.iloc[train_rows], categorical, scale=scale, fillna=fillna
     )
+    if fillna:
+        # Count only the encoded rows, because the anomalies of a labelled
+        # table's training half are neither trained on nor scored.
+        split_rows = [train_rows, test_rows] + ([] if valid_rows is None else [valid_rows])
+        _log_filled_values(frame.iloc[np.unique(np.concatenate(split_rows))], preprocessor)
     x_train, _ = preprocessor.transform(frame.iloc[train_rows])
     x_test, unseen = preprocessor.transform(frame.iloc[test_rows])
     for name, count in unseen.items():
