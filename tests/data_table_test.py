@@ -194,6 +194,15 @@ def test_bad_files_raise(kdd_table, tmp_path):
     assert "4" in splits.preprocessor.categorical_columns
 
 
+def test_duplicate_column_names_raise(kdd_table, tmp_path):
+    frame, _ = _with_header(kdd_table, tmp_path)
+    frame.columns = ["f0", "f1", "f0", "service", "f1", "f0", *frame.columns[6:]]
+    path = tmp_path / "duplicates.csv"
+    frame.to_csv(path, index=False)
+    with pytest.raises(ValueError, match=r"duplicate column names: 'f0' \(3 times\), 'f1' \(2 times\)\."):
+        _load(path, label_column="label", anomaly_values=["normal."])
+
+
 def test_options_rejected_for_other_datasets(data_dir):
     with pytest.raises(ValueError, match="--data_path is not available for kdd: it applies to --dataset csv"):
         load_dataset("kdd", data_dir=str(data_dir), data_path="x.csv")

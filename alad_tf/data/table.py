@@ -123,10 +123,29 @@ def read_table(path, no_header=False):
             "Read %s %s a header line, with fields separated by %r.",
             path, "without" if header is None else "with", delimiter,
         )
+        if header is not None:
+            # read_csv (pandas 3.1) renames a repeated name `a` to `a.1`, so check the raw header.
+            names = pd.read_csv(
+                path, sep=delimiter, header=None, nrows=1, dtype=str, skipinitialspace=True
+            ).iloc[0]
+            _check_unique_names(names.dropna(), path)
     if frame.empty:
         raise ValueError(f"Table file {path} has no data rows.")
     frame.columns = [str(name) for name in frame.columns]
+    _check_unique_names(frame.columns, path)
     return frame
+
+
+def _check_unique_names(names, path):
+    """Raise `ValueError` naming the column names that occur more than once in `names`."""
+    counts = pd.Series([str(name) for name in names]).value_counts(sort=False)
+    repeated = counts[counts > 1]
+    if len(repeated):
+        listed = ", ".join(f"{name!r} ({count} times)" for name, count in repeated.items())
+        raise ValueError(
+            f"Table file {path} has duplicate column names: {listed}. Give each column a "
+            f"unique name in the header line."
+        )
 
 
 class TablePreprocessor:
