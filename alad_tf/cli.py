@@ -147,6 +147,11 @@ flags.DEFINE_bool(
     "csv: replace missing and infinite numeric values by the training medians "
     "instead of stopping with an error.",
 )
+flags.DEFINE_list(
+    "drop_columns", None,
+    "csv: comma-separated columns to leave out of training and scoring, such as row "
+    "IDs, named as --label_column names its column. The exported model does not need them.",
+)
 flags.DEFINE_bool(
     "no_header", False,
     "csv: the file has no header line. Default: detected from the first lines; a "
@@ -211,6 +216,7 @@ def config_from_flags(model_name, rd):
         contamination=FLAGS.contamination,
         fillna=FLAGS.fillna,
         no_header=FLAGS.no_header,
+        drop_columns=FLAGS.drop_columns,
         resume=FLAGS.resume,
         export_dir=FLAGS.export_dir,
         verbose=FLAGS.verbose,

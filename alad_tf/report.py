@@ -28,7 +28,7 @@ from alad_tf.tables import (
 # Run flags that change results without appearing in the run folder's name.
 SETTINGS_OUTSIDE_FOLDER_NAME = (
     "d", "threshold_percentile", "data_path", "label_column", "anomaly_values",
-    "categorical_columns", "contamination", "fillna", "no_header",
+    "categorical_columns", "contamination", "fillna", "no_header", "drop_columns",
 )
 
 PLOT_TITLES = {

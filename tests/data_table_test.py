@@ -203,9 +203,60 @@ def test_duplicate_column_names_raise(kdd_table, tmp_path):
         _load(path, label_column="label", anomaly_values=["normal."])
 
 
+def test_drop_columns_leaves_out_columns(kdd_table):
+    options = {"label_column": "41", "anomaly_values": ["normal."]}
+    full = _load(kdd_table["path"], **options)
+    splits = _load(kdd_table["path"], drop_columns=["0", "1", "0"], **options)
+
+    assert splits.preprocessor.dropped_columns == ["0", "1"]
+    assert splits.preprocessor.to_dict()["dropped_columns"] == ["0", "1"]
+    assert "0" not in splits.preprocessor.numeric_columns
+    assert "1" not in splits.preprocessor.categorical_columns
+    kept_features = [
+        name for name in full.feature_names if name != "0" and not name.startswith("1=")
+    ]
+    assert splits.feature_names == kept_features
+    assert splits.x_train.shape[1] == len(kept_features)
+    assert len(splits.x_test) == len(full.x_test)
+
+    # The dropped columns are neither needed nor used to encode new rows.
+    frame = kdd_table["frame"].set_axis([str(index) for index in range(42)], axis=1)
+    restored = TablePreprocessor.from_dict(splits.preprocessor.to_dict())
+    assert restored.dropped_columns == ["0", "1"]
+    with_dropped, _ = restored.transform(frame)
+    without_dropped, _ = restored.transform(frame.drop(columns=["0", "1"]))
+    np.testing.assert_array_equal(with_dropped, without_dropped)
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"drop_columns": ["7", "99"]}, r"--drop_columns 99 not found in .* Its columns are: 0, 1, 2"),
+        (
+            {"drop_columns": ["41"], "label_column": "41", "anomaly_values": ["normal."]},
+            r"--drop_columns includes the label column '41'",
+        ),
+        (
+            {"drop_columns": ["1", "7"], "categorical_columns": ["7"]},
+            r"Columns 7 are in both --categorical_columns and --drop_columns",
+        ),
+        (
+            {"drop_columns": [str(n) for n in range(41)], "label_column": "41",
+             "anomaly_values": ["normal."]},
+            r"no feature columns besides the label column and --drop_columns",
+        ),
+    ],
+)
+def test_drop_columns_bad_values_raise(kdd_table, options, message):
+    with pytest.raises(ValueError, match=message):
+        _load(kdd_table["path"], **options)
+
+
 def test_options_rejected_for_other_datasets(data_dir):
     with pytest.raises(ValueError, match="--data_path is not available for kdd: it applies to --dataset csv"):
         load_dataset("kdd", data_dir=str(data_dir), data_path="x.csv")
+    with pytest.raises(ValueError, match="--drop_columns is not available for kdd: it applies to --dataset csv"):
+        load_dataset("kdd", data_dir=str(data_dir), drop_columns=["0"])
 
 
 def test_semicolon_delimiter_detected(kdd_table, tmp_path):
