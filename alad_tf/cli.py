@@ -61,8 +61,8 @@ flags.DEFINE_string(
 )
 flags.DEFINE_integer(
     "verbose", 1,
-    "1: progress bars for training and for the runs of a seed list or sweep. 0: no "
-    "progress bars. The log lines are the same.",
+    "1: progress bars for training (when standard output is a terminal) and for the "
+    "runs of a seed list or sweep. 0: no progress bars. The log lines are the same.",
     lower_bound=0, upper_bound=1,
 )
 flags.DEFINE_string(

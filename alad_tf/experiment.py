@@ -60,8 +60,8 @@ class RunConfig:
     `nb_epochs`, `batch_size` and `learning_rate` of `None` take the
     reference values of the model and dataset, and `scale` of `None` the
     dataset's default (`alad_tf.data.DEFAULT_SCALE`). `verbose` 1 shows a
-    progress bar of the training steps and 0 hides it, with the same log
-    lines.
+    progress bar of the training steps when standard output is a terminal
+    or a notebook, and 0 hides it, with the same log lines.
     """
 
     model: str = "alad"

@@ -1,4 +1,6 @@
+import io
 import json
+import sys
 
 import keras
 import numpy as np
@@ -124,6 +126,32 @@ def test_train_percentile_run_via_api(data_dir, tmp_path, kdd_splits_with_valida
     for name in ("ch", "l1", "l2", "fm"):
         expected = np.percentile(valid_scores[name], 95)
         assert summary["metrics"][name]["threshold"] == pytest.approx(expected, rel=1e-4), name
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_progress_bar_only_on_terminal(terminal, kdd_splits, tmp_path, monkeypatch):
+    stdout = _Terminal() if terminal else io.StringIO()
+    monkeypatch.setattr(sys, "stdout", stdout)
+    keras.utils.set_random_seed(5)
+    model, _ = build_model("alad", "kdd", 121, seed=5)
+    model.compile(learning_rate=1e-5)
+    training.train(
+        model, kdd_splits.x_train[:500], epochs=1, batch_size=50, seed=5,
+        checkpoint_dir=str(tmp_path / "checkpoints"), tensorboard_dir=str(tmp_path),
+        run_name="progress", progress=True,
+    )
+    output = stdout.getvalue()
+    if terminal:
+        # The bar counts the 10 steps of the epoch.
+        assert "10/10" in output
+        assert "\r" in output
+    else:
+        assert output == ""
 
 
 def test_resume_falls_back_after_broken_checkpoint(kdd_splits, tmp_path):
