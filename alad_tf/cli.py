@@ -74,7 +74,9 @@ flags.DEFINE_bool(
     "tf.function call, so slower).",
 )
 flags.DEFINE_bool(
-    "enable_dzz", False, "ALAD: add the D_zz latent cycle term to the generator and encoder losses."
+    "enable_dzz", False,
+    "ALAD: add the D_zz latent cycle term to the generator and encoder losses, and log "
+    "the D_zz losses. D_zz trains either way.",
 )
 flags.DEFINE_bool(
     "enable_early_stop", False,

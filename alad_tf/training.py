@@ -195,8 +195,9 @@ def log_fields(model):
     ]
     if "loss_dis_xz" in model.loss_trackers:
         fields += [("loss dis xz", "loss_dis_xz"), ("loss dis xx", "loss_dis_xx")]
-        if getattr(model, "enable_dzz", False):
-            fields.append(("loss dis zz", "loss_dis_zz"))
+    # ALAD tracks the D_zz losses only with --enable_dzz.
+    if "loss_dis_zz" in model.loss_trackers:
+        fields.append(("loss dis zz", "loss_dis_zz"))
     return fields
 
 

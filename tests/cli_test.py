@@ -16,6 +16,7 @@ def test_run_prints_metrics_of_every_score(cli_run):
     assert "Epoch 1 | time = " in log
     assert "loss gen = " in log
     assert "loss dis xx = " in log
+    assert "loss dis zz" not in log
     assert "Testing : mean inference time is" in log
     assert "Testing at step 7934, method fm: Prec = " in log
 
@@ -36,6 +37,8 @@ def test_run_folder_contents(cli_run):
     assert summary["flags"]["batch_size"] == 50
     assert summary["epochs_run"] == 2
     assert set(summary["metrics"]) == {"ch", "l1", "l2", "fm"}
+    assert "loss_dis_zz" not in summary["history"]
+    assert "loss_encgen_dzz" not in summary["history"]
 
 
 def test_global_results_csv(cli_run):
