@@ -306,11 +306,24 @@ def _define_help_flags():
         flags.DEFINE_flag(help_flag, module_name=app.__name__)
 
 
+def _set_tensorflow_threads():
+    """Apply --intra_op_threads, which TensorFlow accepts only before it runs its first op.
+
+    TensorFlow is imported here, by the commands that use it, and not at
+    start, because importing it takes seconds.
+    """
+    import tensorflow as tf
+
+    if FLAGS.intra_op_threads:
+        tf.config.threading.set_intra_op_parallelism_threads(FLAGS.intra_op_threads)
+
+
 def _run(model_name):
     """`MODEL run`: train, score and export one detector, or one per seed of a --rd list."""
     from alad_tf.experiment import run_experiment
     from alad_tf.experiments import parse_seeds, run_seeds
 
+    _set_tensorflow_threads()
     seeds = parse_seeds(FLAGS.rd)
     if FLAGS.learning_rates is not None:
         raise ValueError(
@@ -337,6 +350,7 @@ def _sweep(model_name):
     """`MODEL sweep`: run every --learning_rates value with every --rd seed and compare them."""
     from alad_tf.experiments import parse_learning_rates, parse_seeds, run_sweep
 
+    _set_tensorflow_threads()
     seeds = parse_seeds(FLAGS.rd)
     learning_rates = parse_learning_rates(FLAGS.learning_rates)
     if FLAGS.learning_rate is not None:
@@ -398,6 +412,7 @@ def _run_baselines():
     from alad_tf.baselines import run_baselines
     from alad_tf.experiments import parse_seeds
 
+    _set_tensorflow_threads()
     if FLAGS.dataset == "csv":
         raise ValueError(
             "baselines run does not take --dataset csv yet. Pass kdd, arrhythmia or mnist."
@@ -481,13 +496,7 @@ def main(argv):
     except app.UsageError as error:
         _fail_usage(str(error))
 
-    # Imported only now, because importing TensorFlow takes seconds.
-    import tensorflow as tf
-
     from alad_tf.data import DatasetNotFoundError
-
-    if FLAGS.intra_op_threads:
-        tf.config.threading.set_intra_op_parallelism_threads(FLAGS.intra_op_threads)
 
     try:
         handler()

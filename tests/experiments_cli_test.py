@@ -82,6 +82,17 @@ def test_seed_list_summary_table(experiment_logs):
     assert "Summary over seeds: " in output
 
 
+def test_report_of_empty_logdir_exits_1(tmp_path):
+    result = run_cli("report", "--logdir", str(tmp_path), timeout=120)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"Error: Log folder {tmp_path} contains no run folders with results (a summary.json "
+        f"with metrics). Pass the --logdir of finished runs."
+    ]
+    assert result.stdout == ""
+    assert not (tmp_path / "report.md").exists()
+
+
 def test_piped_output_has_run_lines_only(experiment_logs):
     output = experiment_logs["seeds"].stdout
     assert "Seeds 1/2 " in output
