@@ -181,8 +181,8 @@ flags.DEFINE_list(
     "untrained_alad. Default: every baseline available for --dataset (mnist: all but "
     "untrained_alad). The command also reads --dataset, --rd, --threshold, "
     "--threshold_percentile, --label, --batch_size (rows per timed scoring chunk), "
-    "--scale, --clean_train, --intra_op_threads (BLAS and OpenMP threads), --data_dir "
-    "and --logdir.",
+    "--scale, --clean_train, --intra_op_threads (BLAS and OpenMP threads), --data_dir, "
+    "--logdir, and for csv the table flags (--data_path, --label_column, …).",
 )
 
 
@@ -410,13 +410,12 @@ COMMANDS = {"report": _report}
 def _run_baselines():
     """`baselines run`: fit, score and evaluate the baselines of `--baselines`."""
     from alad_tf.baselines import run_baselines
+    from alad_tf.data import DATASET_OPTIONS
     from alad_tf.experiments import parse_seeds
 
     _set_tensorflow_threads()
-    if FLAGS.dataset == "csv":
-        raise ValueError(
-            "baselines run does not take --dataset csv yet. Pass kdd, arrhythmia or mnist."
-        )
+    # load_dataset rejects a table option that is set for another dataset.
+    table_options = {name: FLAGS[name].value for name in DATASET_OPTIONS["csv"]}
     summaries = []
     for seed in parse_seeds(FLAGS.rd):
         summaries += run_baselines(
@@ -432,21 +431,37 @@ def _run_baselines():
             scale=FLAGS.scale,
             clean_train=FLAGS.clean_train,
             threads=FLAGS.intra_op_threads,
+            **table_options,
         )
-    print(
-        f"{'score':<18} {'seed':>5} {'precision':>9} {'recall':>7} {'F1':>7} {'AUROC':>7} "
-        f"{'s/chunk':>9}"
-    )
-    for summary in summaries:
-        values = summary["metrics"][summary["primary_score"]]
-        print(
-            f"{summary['primary_score']:<18} {summary['flags']['rd']:>5} "
-            f"{values['precision']:>9.4f} {values['recall']:>7.4f} {values['f1']:>7.4f} "
-            f"{values['auroc']:>7.4f} {summary['mean_inference_time_s']:>9.6f}"
-        )
+    _print_baselines(summaries)
     for summary in summaries:
         print(f"Run folder: {summary['run_dir']}")
+        if (Path(summary["run_dir"]) / "scores.csv").is_file():
+            print(f"Row scores: {summary['run_dir']}/scores.csv")
     print(f"Results: {FLAGS.logdir}/results.csv")
+
+
+def _print_baselines(summaries):
+    """Print a row per baseline: its metrics, or its threshold and flagged rows without labels."""
+    labelled = "f1" in summaries[0]["metrics"][summaries[0]["primary_score"]]
+    if labelled:
+        columns = f"{'precision':>9} {'recall':>7} {'F1':>7} {'AUROC':>7}"
+    else:
+        columns = f"{'threshold':>12} {'flagged':>8}"
+    print(f"{'score':<18} {'seed':>5} {columns} {'s/chunk':>9}")
+    for summary in summaries:
+        values = summary["metrics"][summary["primary_score"]]
+        if labelled:
+            cells = (
+                f"{values['precision']:>9.4f} {values['recall']:>7.4f} {values['f1']:>7.4f} "
+                f"{values['auroc']:>7.4f}"
+            )
+        else:
+            cells = f"{values['threshold']:>12.6g} {values['flagged']:>8}"
+        print(
+            f"{summary['primary_score']:<18} {summary['flags']['rd']:>5} {cells} "
+            f"{summary['mean_inference_time_s']:>9.6f}"
+        )
 
 
 # COMMAND -> {MODE: handler}, for `python main.py COMMAND MODE` where COMMAND
