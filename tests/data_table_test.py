@@ -207,6 +207,7 @@ def test_drop_columns_leaves_out_columns(kdd_table):
     options = {"label_column": "41", "anomaly_values": ["normal."]}
     full = _load(kdd_table["path"], **options)
     splits = _load(kdd_table["path"], drop_columns=["0", "1", "0"], **options)
+    assert _load(kdd_table["path"], drop_columns="0,1", **options).feature_names == splits.feature_names
 
     assert splits.preprocessor.dropped_columns == ["0", "1"]
     assert splits.preprocessor.to_dict()["dropped_columns"] == ["0", "1"]
@@ -238,7 +239,7 @@ def test_drop_columns_leaves_out_columns(kdd_table):
         ),
         (
             {"drop_columns": ["1", "7"], "categorical_columns": ["7"]},
-            r"Columns 7 are in both --categorical_columns and --drop_columns",
+            r"--categorical_columns and --drop_columns both name 7\.",
         ),
         (
             {"drop_columns": [str(n) for n in range(41)], "label_column": "41",

@@ -301,8 +301,8 @@ def _drop_columns(frame, drop_columns, label_column, categorical_columns, path):
     both = [name for name in categorical_columns if name in drop_columns]
     if both:
         raise ValueError(
-            f"Columns {', '.join(both)} are in both --categorical_columns and "
-            f"--drop_columns. Pass each column to one of them."
+            f"--categorical_columns and --drop_columns both name {', '.join(both)}. Pass "
+            f"each column to one of them."
         )
     logging.info("Leaving out the columns %s (--drop_columns).", ", ".join(drop_columns))
     return frame.drop(columns=drop_columns)
@@ -455,7 +455,8 @@ def load(
         no_header: Whether the CSV file has no header line. Defaults to
             `False`, which detects it.
         drop_columns: Columns left out of training and scoring, such as
-            row IDs, named as `label_column` is. Defaults to none.
+            row IDs, named as `label_column` is: a list, or a comma-separated
+            string. Defaults to none.
         scale: Whether to MinMax-scale numeric columns. Defaults to `True`.
         validation: Whether to hold out 10 % of the training rows.
         data_dir: Ignored: the table is read from `data_path`.
@@ -474,6 +475,9 @@ def load(
             f"for example 0.1."
         )
     frame = read_table(data_path, no_header=no_header)
+    if isinstance(drop_columns, str):
+        # A comma-separated string, as the flag takes it.
+        drop_columns = drop_columns.split(",")
     # Names are compared as strings, because a file without a header names its columns "0", "1", …
     drop_columns = list(dict.fromkeys(str(name) for name in drop_columns or ()))
     if drop_columns:
