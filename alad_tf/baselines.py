@@ -24,7 +24,7 @@ from sklearn.svm import OneClassSVM
 from threadpoolctl import threadpool_limits
 
 from alad_tf import evaluation, results
-from alad_tf.data import load_dataset
+from alad_tf.data import DEFAULT_SCALE, load_dataset
 
 
 def _as_rows(x):
@@ -433,17 +433,25 @@ def score_in_chunks(baseline, x, batch_size):
     return scores, float(np.mean(times)) if times else 0.0
 
 
-def run_folder_name(name, dataset, threshold, label, rd, scale=False, clean_train=False):
-    """Return the relative folder of a baseline run: `baselines/<dataset>/<name>_<threshold>/label<L>/rd<rd>`."""
+def run_folder_name(
+    name, dataset, threshold, label, rd, scale=False, clean_train=False, data_path=None
+):
+    """Return the relative folder of a baseline run: `baselines/<dataset>/<name>_<threshold>/label<L>/rd<rd>`.
+
+    On csv, `<dataset>` is `csv/<file stem of data_path>`, as for GAN runs.
+    """
     flags = f"{name}_{threshold}"
     if scale:
         flags += "_scaled"
     if clean_train:
         flags += "_clean"
+    dataset = results.dataset_folder(dataset, data_path)
     return Path("baselines") / dataset / flags / f"label{label}" / f"rd{rd}"
 
 
-def _check_settings(dataset, names, threshold, threshold_percentile, batch_size, threads):
+def _check_settings(
+    dataset, names, threshold, threshold_percentile, batch_size, threads, contamination
+):
     check_names(names)
     if not names:
         raise ValueError("No baseline to run. Pass --baselines with at least one name.")
@@ -463,6 +471,12 @@ def _check_settings(dataset, names, threshold, threshold_percentile, batch_size,
         raise ValueError(f"Invalid --batch_size {batch_size}: expected 1 or more.")
     if threads is not None and threads < 0:
         raise ValueError(f"Invalid --intra_op_threads {threads}: expected 0 or more.")
+    if contamination is not None and threshold == "train_percentile":
+        raise ValueError(
+            "--contamination sets the test-percentile threshold, so it has no effect with "
+            "--threshold train_percentile. Drop one of them, or pass "
+            "--threshold_percentile for the training percentile."
+        )
 
 
 def run_baselines(
@@ -475,9 +489,10 @@ def run_baselines(
     logdir="logs",
     label=0,
     batch_size=None,
-    scale=False,
+    scale=None,
     clean_train=False,
     threads=1,
+    **table_options,
 ):
     """Fit, score and evaluate baselines on a dataset's reference split.
 
@@ -489,8 +504,14 @@ def run_baselines(
     `summary.json`, and appends its rows to `<logdir>/results.csv`. The
     `Step` column is 0 because no baseline takes training steps.
 
+    A user's table (`dataset="csv"`) is loaded and encoded as for a GAN run.
+    Without a label column, every row is trained on and scored. Each run
+    folder then gets `scores.csv` with every row's scores and decision, and
+    the summary's `metrics` have only the threshold and the number of rows
+    flagged.
+
     Args:
-        dataset: Dataset name (kdd, arrhythmia or mnist).
+        dataset: Dataset name (kdd, arrhythmia, mnist or csv).
         names: Baseline names, keys of `BASELINES`. Defaults to `None`, which
             runs every baseline available for the dataset.
         data_dir: Folder searched first for the data files. Defaults to `None`.
@@ -505,47 +526,59 @@ def run_baselines(
             dataset's reference batch size (kdd: 50), so that
             `mean_inference_time_s` compares with a GAN run's.
         scale: Whether to MinMax-scale tabular features before the baselines
-            see them, as `--scale` does for GAN runs. Defaults to `False`.
+            see them, as `--scale` does for GAN runs. Defaults to `None`,
+            the dataset's default: off except for csv.
         clean_train: Whether to drop the anomalies from arrhythmia's
             training rows. Defaults to `False`.
         threads: Threads of the BLAS and OpenMP pools of NumPy and
             scikit-learn while fitting and scoring, or 0 for the libraries'
             defaults. Defaults to 1, as GAN runs use one TensorFlow intra-op
             thread by default. It does not change TensorFlow's threads.
+        **table_options: The csv options of `alad_tf.data.DATASET_OPTIONS`,
+            for example `data_path`, `label_column` or `drop_columns`, as
+            `load_dataset` takes them. They are rejected for other datasets.
 
     Returns:
         A list with the summary dict of each baseline, as written to its
         `summary.json`.
 
     Raises:
-        ValueError: If a name, the threshold settings or the batch size are
-            invalid, or a baseline is not available for the dataset.
+        ValueError: If a name, the threshold settings, the batch size or a
+            table option are invalid, or a baseline is not available for
+            the dataset.
     """
     if names is None:
         names = available_baselines(dataset)
     names = list(names)
-    _check_settings(dataset, names, threshold, threshold_percentile, batch_size, threads)
+    _check_settings(
+        dataset, names, threshold, threshold_percentile, batch_size, threads,
+        table_options.get("contamination"),
+    )
+    if scale is None:
+        scale = DEFAULT_SCALE.get(dataset, False)
     started = time.time()
 
     logging.info("Data loading...")
     splits = load_dataset(
         dataset, data_dir=data_dir, scale=scale,
         validation=threshold == "train_percentile", label=label, clean_train=clean_train,
+        **table_options,
     )
     if batch_size is None:
         batch_size = reference_batch_size(dataset)
     load_seconds = time.time() - started
     logging.info(
-        "Data: %d training rows, %s validation rows, %d test rows (%.2f %% anomalous)",
+        "Data: %d training rows, %s validation rows, %d test rows (%s anomalous)",
         len(splits.x_train), "no" if splits.x_valid is None else len(splits.x_valid),
-        len(splits.x_test), 100 * splits.y_test.mean(),
+        len(splits.x_test),
+        "unknown share" if splits.y_test is None else f"{100 * splits.y_test.mean():.2f} %",
     )
 
     settings = {
         "dataset": dataset, "threshold": threshold,
         "threshold_percentile": threshold_percentile, "rd": rd, "label": label,
         "batch_size": batch_size, "scale": scale, "clean_train": clean_train,
-        "data_dir": data_dir, "logdir": logdir, "threads": threads,
+        "data_dir": data_dir, "logdir": logdir, "threads": threads, **table_options,
     }
     summaries = []
     # On 2 CPU cores shared with other jobs, the default two OpenBLAS threads
@@ -579,6 +612,12 @@ def _run_one(name, splits, settings, load_seconds):
     )
     logging.info("[%s] Mean inference time is %.6f s per chunk", name, mean_inference_time)
     for method, values in metrics.items():
+        if splits.y_test is None:
+            logging.info(
+                "[%s] %s: threshold = %.4f | flagged = %d of %d rows",
+                name, method, values["threshold"], values["flagged"], len(splits.x_test),
+            )
+            continue
         logging.info(
             "[%s] %s: Prec = %.4f | Rec = %.4f | F1 = %.4f | AUROC = %.4f",
             name, method, values["precision"], values["recall"], values["f1"],
@@ -588,6 +627,7 @@ def _run_one(name, splits, settings, load_seconds):
     folder = run_folder_name(
         name, settings["dataset"], settings["threshold"], settings["label"], settings["rd"],
         scale=settings["scale"], clean_train=settings["clean_train"],
+        data_path=settings.get("data_path"),
     )
     run_dir, _ = results.resolve_run_dir(settings["logdir"], folder, resume=False)
     results.write_results(
@@ -595,7 +635,11 @@ def _run_one(name, splits, settings, load_seconds):
         threshold=settings["threshold"], model=name, dataset=settings["dataset"],
         weight="", label=settings["label"],
     )
-    np.savez_compressed(run_dir / "test_scores.npz", y_test=splits.y_test, **test_scores)
+    labels = {} if splits.y_test is None else {"y_test": splits.y_test}
+    np.savez_compressed(run_dir / "test_scores.npz", **labels, **test_scores)
+    if splits.y_test is None:
+        primary = baseline.primary_score
+        results.write_row_scores(run_dir, test_scores, primary, metrics[primary]["threshold"])
 
     summary = {
         "run_dir": str(run_dir),

@@ -10,17 +10,23 @@ Flags mirror the original ALAD and EGBAD command lines. Run with --help for
 every flag, its unit and its default.
 """
 
+import re
 import sys
 from pathlib import Path
 
-from absl import app, flags, logging
-
-from alad_tf import data, models
-from alad_tf.evaluation import THRESHOLD_MODES
+from absl import app, flags
 
 FLAGS = flags.FLAGS
 
-flags.DEFINE_enum("dataset", "kdd", sorted(data.LOADERS), "Dataset to train and test on.")
+# Choices of the positional arguments and enum flags, written out here so
+# that --help and usage errors do not import TensorFlow, Keras or pandas.
+# tests/cli_test.py checks them against alad_tf.data.LOADERS,
+# alad_tf.models.MODELS and alad_tf.evaluation.THRESHOLD_MODES.
+DATASETS = ("arrhythmia", "csv", "kdd", "mnist")
+MODEL_NAMES = ("alad", "bigan")
+THRESHOLD_MODES = ("test_percentile", "train_percentile")
+
+flags.DEFINE_enum("dataset", "kdd", list(DATASETS), "Dataset to train and test on.")
 flags.DEFINE_integer(
     "nb_epochs", None,
     "Number of training epochs (full passes over the training rows). Default: the "
@@ -55,8 +61,8 @@ flags.DEFINE_string(
 )
 flags.DEFINE_integer(
     "verbose", 1,
-    "1: progress bars for training and for the runs of a seed list or sweep. 0: no "
-    "progress bars. The log lines are the same.",
+    "1: progress bars for training (when standard output is a terminal) and for the "
+    "runs of a seed list or sweep. 0: no progress bars. The log lines are the same.",
     lower_bound=0, upper_bound=1,
 )
 flags.DEFINE_string(
@@ -68,7 +74,9 @@ flags.DEFINE_bool(
     "tf.function call, so slower).",
 )
 flags.DEFINE_bool(
-    "enable_dzz", False, "ALAD: add the D_zz latent cycle term to the generator and encoder losses."
+    "enable_dzz", False,
+    "ALAD: add the D_zz latent cycle term to the generator and encoder losses, and log "
+    "the D_zz losses. D_zz trains either way.",
 )
 flags.DEFINE_bool(
     "enable_early_stop", False,
@@ -141,6 +149,11 @@ flags.DEFINE_bool(
     "csv: replace missing and infinite numeric values by the training medians "
     "instead of stopping with an error.",
 )
+flags.DEFINE_list(
+    "drop_columns", None,
+    "csv: comma-separated columns to leave out of training and scoring, such as row "
+    "IDs, named as --label_column names its column. The exported model does not need them.",
+)
 flags.DEFINE_bool(
     "no_header", False,
     "csv: the file has no header line. Default: detected from the first lines; a "
@@ -168,8 +181,8 @@ flags.DEFINE_list(
     "untrained_alad. Default: every baseline available for --dataset (mnist: all but "
     "untrained_alad). The command also reads --dataset, --rd, --threshold, "
     "--threshold_percentile, --label, --batch_size (rows per timed scoring chunk), "
-    "--scale, --clean_train, --intra_op_threads (BLAS and OpenMP threads), --data_dir "
-    "and --logdir.",
+    "--scale, --clean_train, --intra_op_threads (BLAS and OpenMP threads), --data_dir, "
+    "--logdir, and for csv the table flags (--data_path, --label_column, …).",
 )
 
 
@@ -205,6 +218,7 @@ def config_from_flags(model_name, rd):
         contamination=FLAGS.contamination,
         fillna=FLAGS.fillna,
         no_header=FLAGS.no_header,
+        drop_columns=FLAGS.drop_columns,
         resume=FLAGS.resume,
         export_dir=FLAGS.export_dir,
         verbose=FLAGS.verbose,
@@ -216,11 +230,100 @@ def _fail(message):
     sys.exit(1)
 
 
+def _help_command():
+    """Return the command that prints the help: `python main.py --help` or `alad-tf --help`."""
+    program = Path(sys.argv[0]).name
+    return f"python {program} --help" if program.endswith(".py") else f"{program} --help"
+
+
+def _fail_usage(message):
+    """Print a usage error and where to find the help, then exit with status 1.
+
+    absl would print the whole help text before the error instead.
+    """
+    print(f"Error: {message}", file=sys.stderr)
+    print(f"Run `{_help_command()}` for the flags.", file=sys.stderr)
+    sys.exit(1)
+
+
+# absl formats the error of an invalid flag value as "flag --NAME=VALUE: REASON".
+_FLAG_VALUE_ERROR = re.compile(r"flag --(?P<name>\w+)=(?P<value>.*?): (?P<reason>.*)")
+
+
+def _flag_error_message(error):
+    """Return an absl flag error as one line, `Invalid --NAME 'VALUE': REASON.` for bad values."""
+    message = " ".join(str(error).split())
+    match = _FLAG_VALUE_ERROR.fullmatch(message)
+    if match:
+        name, reason = match["name"], match["reason"]
+        if name in FLAGS and FLAGS[name].boolean:
+            # absl's reason for a boolean flag is the repr of a tuple.
+            reason = f"expected true or false, or --{name} and --no{name} without a value"
+        message = f"Invalid --{name} {match['value']!r}: {reason}"
+    return message if message.endswith((".", "?")) else message + "."
+
+
+def _parse_flags(argv):
+    """Parse the flags of `argv` and return the positional arguments, or exit on an invalid flag."""
+    try:
+        return FLAGS(argv)
+    except flags.Error as error:
+        _fail_usage(_flag_error_message(error))
+
+
+class _HelpFlag(app.HelpFlag):
+    """`--help`, `-?` and `--helpshort`: print this program's flags and exit with status 0.
+
+    absl's own help flags (absl-py 2.5) exit with status 1, which scripts take for a failure.
+    """
+
+    def parse(self, arg):
+        if self._parse(arg):
+            app.usage(shorthelp=True, writeto_stdout=True)
+            print("\nTry --helpfull to get a list of all flags.")
+            sys.exit(0)
+
+
+class _HelpshortFlag(_HelpFlag):
+    NAME = "helpshort"
+    SHORT_NAME = None
+
+
+class _HelpfullFlag(app.HelpfullFlag):
+    """`--helpfull`: print every flag, absl's included, and exit with status 0."""
+
+    def parse(self, arg):
+        if self._parse(arg):
+            app.usage(writeto_stdout=True)
+            sys.exit(0)
+
+
+def _define_help_flags():
+    """Replace absl's help flags by ones that exit with status 0."""
+    app.define_help_flags()
+    for help_flag in (_HelpFlag(), _HelpshortFlag(), _HelpfullFlag()):
+        help_flag.allow_override = True
+        flags.DEFINE_flag(help_flag, module_name=app.__name__)
+
+
+def _set_tensorflow_threads():
+    """Apply --intra_op_threads, which TensorFlow accepts only before it runs its first op.
+
+    TensorFlow is imported here, by the commands that use it, and not at
+    start, because importing it takes seconds.
+    """
+    import tensorflow as tf
+
+    if FLAGS.intra_op_threads:
+        tf.config.threading.set_intra_op_parallelism_threads(FLAGS.intra_op_threads)
+
+
 def _run(model_name):
     """`MODEL run`: train, score and export one detector, or one per seed of a --rd list."""
     from alad_tf.experiment import run_experiment
     from alad_tf.experiments import parse_seeds, run_seeds
 
+    _set_tensorflow_threads()
     seeds = parse_seeds(FLAGS.rd)
     if FLAGS.learning_rates is not None:
         raise ValueError(
@@ -247,6 +350,7 @@ def _sweep(model_name):
     """`MODEL sweep`: run every --learning_rates value with every --rd seed and compare them."""
     from alad_tf.experiments import parse_learning_rates, parse_seeds, run_sweep
 
+    _set_tensorflow_threads()
     seeds = parse_seeds(FLAGS.rd)
     learning_rates = parse_learning_rates(FLAGS.learning_rates)
     if FLAGS.learning_rate is not None:
@@ -306,12 +410,12 @@ COMMANDS = {"report": _report}
 def _run_baselines():
     """`baselines run`: fit, score and evaluate the baselines of `--baselines`."""
     from alad_tf.baselines import run_baselines
+    from alad_tf.data import DATASET_OPTIONS
     from alad_tf.experiments import parse_seeds
 
-    if FLAGS.dataset == "csv":
-        raise ValueError(
-            "baselines run does not take --dataset csv yet. Pass kdd, arrhythmia or mnist."
-        )
+    _set_tensorflow_threads()
+    # load_dataset rejects a table option that is set for another dataset.
+    table_options = {name: FLAGS[name].value for name in DATASET_OPTIONS["csv"]}
     summaries = []
     for seed in parse_seeds(FLAGS.rd):
         summaries += run_baselines(
@@ -327,21 +431,37 @@ def _run_baselines():
             scale=FLAGS.scale,
             clean_train=FLAGS.clean_train,
             threads=FLAGS.intra_op_threads,
+            **table_options,
         )
-    print(
-        f"{'score':<18} {'seed':>5} {'precision':>9} {'recall':>7} {'F1':>7} {'AUROC':>7} "
-        f"{'s/chunk':>9}"
-    )
-    for summary in summaries:
-        values = summary["metrics"][summary["primary_score"]]
-        print(
-            f"{summary['primary_score']:<18} {summary['flags']['rd']:>5} "
-            f"{values['precision']:>9.4f} {values['recall']:>7.4f} {values['f1']:>7.4f} "
-            f"{values['auroc']:>7.4f} {summary['mean_inference_time_s']:>9.6f}"
-        )
+    _print_baselines(summaries)
     for summary in summaries:
         print(f"Run folder: {summary['run_dir']}")
+        if (Path(summary["run_dir"]) / "scores.csv").is_file():
+            print(f"Row scores: {summary['run_dir']}/scores.csv")
     print(f"Results: {FLAGS.logdir}/results.csv")
+
+
+def _print_baselines(summaries):
+    """Print a row per baseline: its metrics, or its threshold and flagged rows without labels."""
+    labelled = "f1" in summaries[0]["metrics"][summaries[0]["primary_score"]]
+    if labelled:
+        columns = f"{'precision':>9} {'recall':>7} {'F1':>7} {'AUROC':>7}"
+    else:
+        columns = f"{'threshold':>12} {'flagged':>8}"
+    print(f"{'score':<18} {'seed':>5} {columns} {'s/chunk':>9}")
+    for summary in summaries:
+        values = summary["metrics"][summary["primary_score"]]
+        if labelled:
+            cells = (
+                f"{values['precision']:>9.4f} {values['recall']:>7.4f} {values['f1']:>7.4f} "
+                f"{values['auroc']:>7.4f}"
+            )
+        else:
+            cells = f"{values['threshold']:>12.6g} {values['flagged']:>8}"
+        print(
+            f"{summary['primary_score']:<18} {summary['flags']['rd']:>5} {cells} "
+            f"{summary['mean_inference_time_s']:>9.6f}"
+        )
 
 
 # COMMAND -> {MODE: handler}, for `python main.py COMMAND MODE` where COMMAND
@@ -362,9 +482,9 @@ def _command(positional):
             f"{' '.join(positional) or 'none'}."
         )
     model_name, mode = positional
-    if model_name not in models.MODELS:
+    if model_name not in MODEL_NAMES:
         raise app.UsageError(
-            f"Unknown model {model_name!r}. Expected one of: {', '.join(sorted(models.MODELS))}."
+            f"Unknown model {model_name!r}. Expected one of: {', '.join(MODEL_NAMES)}."
         )
     if mode not in MODEL_MODES:
         raise app.UsageError(
@@ -386,16 +506,16 @@ def _other_command(positional):
 
 
 def main(argv):
-    handler = _command(argv[1:])
+    try:
+        handler = _command(argv[1:])
+    except app.UsageError as error:
+        _fail_usage(str(error))
 
-    import tensorflow as tf
-
-    if FLAGS.intra_op_threads:
-        tf.config.threading.set_intra_op_parallelism_threads(FLAGS.intra_op_threads)
+    from alad_tf.data import DatasetNotFoundError
 
     try:
         handler()
-    except (data.DatasetNotFoundError, ValueError, FileExistsError) as error:
+    except (DatasetNotFoundError, ValueError, FileExistsError) as error:
         _fail(str(error))
     except KeyboardInterrupt:
         print(
@@ -413,4 +533,5 @@ def run():
     # flags of that file.
     for flag in FLAGS.get_flags_for_module(__name__):
         FLAGS.register_key_flag_for_module(sys.argv[0], flag)
-    app.run(main)
+    _define_help_flags()
+    app.run(main, flags_parser=_parse_flags)

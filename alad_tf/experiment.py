@@ -60,8 +60,8 @@ class RunConfig:
     `nb_epochs`, `batch_size` and `learning_rate` of `None` take the
     reference values of the model and dataset, and `scale` of `None` the
     dataset's default (`alad_tf.data.DEFAULT_SCALE`). `verbose` 1 shows a
-    progress bar of the training steps and 0 hides it, with the same log
-    lines.
+    progress bar of the training steps when standard output is a terminal
+    or a notebook, and 0 hides it, with the same log lines.
     """
 
     model: str = "alad"
@@ -91,6 +91,7 @@ class RunConfig:
     contamination: float | None = None
     fillna: bool = False
     no_header: bool = False
+    drop_columns: list | None = None
     resume: bool = False
     export_dir: str | None = None
     verbose: int = 1
@@ -158,6 +159,7 @@ def _check_folder_path(path, flag):
 RESUME_FLAGS = (
     "batch_size", "learning_rate", "sn", "enable_dzz", "w", "d", "scale", "clean_train",
     "data_path", "label_column", "anomaly_values", "categorical_columns", "fillna", "no_header",
+    "drop_columns",
 )
 
 
@@ -249,7 +251,7 @@ def run_experiment(config):
         label_column=config.label_column, anomaly_values=config.anomaly_values,
         categorical_columns=config.categorical_columns,
         contamination=config.contamination, fillna=config.fillna,
-        no_header=config.no_header,
+        no_header=config.no_header, drop_columns=config.drop_columns,
     )
 
     model, hyperparameters = build_model(

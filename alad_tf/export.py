@@ -199,7 +199,8 @@ def score_table(path, frame):
         path: Folder of the SavedModel.
         frame: `pandas.DataFrame` with (at least) the training columns,
             named as in the training file (`"0"`, `"1"`, … for a file without
-            a header). Other columns, such as the label, are ignored.
+            a header). Other columns, such as the label or the run's
+            `--drop_columns`, are ignored and may be left out.
 
     Returns:
         A DataFrame with the index of `frame` and one row per input row:

@@ -28,7 +28,7 @@ from alad_tf.tables import (
 # Run flags that change results without appearing in the run folder's name.
 SETTINGS_OUTSIDE_FOLDER_NAME = (
     "d", "threshold_percentile", "data_path", "label_column", "anomaly_values",
-    "categorical_columns", "contamination", "fillna", "no_header",
+    "categorical_columns", "contamination", "fillna", "no_header", "drop_columns",
 )
 
 PLOT_TITLES = {
@@ -216,11 +216,33 @@ def _threshold_order(threshold):
     return (order.index(threshold) if threshold in order else len(order), threshold)
 
 
+def _no_runs_message(logdir, skipped, unfinished):
+    """Return the one-line error for a log folder without any finished run."""
+    notes = ""
+    if unfinished:
+        notes += (
+            f" Found {count_of(len(unfinished), 'run folder')} without summary.json, in "
+            f"progress or failed."
+        )
+    if skipped:
+        notes += (
+            f" Found {count_of(len(skipped), 'summary.json file')} that could not be read "
+            f"or had no metrics."
+        )
+    return (
+        f"Log folder {logdir} contains no run folders with results (a summary.json with "
+        f"metrics).{notes} Pass the --logdir of finished runs."
+    )
+
+
 def build_report(logdir, output_path):
     """Return the report Markdown of `logdir`, with links relative to `output_path`'s folder.
 
     Returns:
         A tuple `(text, tables_text, run_count, configuration_count)`.
+
+    Raises:
+        ValueError: If `logdir` contains no finished run.
     """
     logdir = Path(logdir).expanduser()
     base = Path(output_path).parent
@@ -262,7 +284,7 @@ def build_report(logdir, output_path):
             "",
         ]
     if not runs:
-        intro += [f"No summary.json found under `{logdir}`.", ""]
+        raise ValueError(_no_runs_message(logdir, skipped, unfinished))
 
     tables, plot_parts = [], []
     for dataset in sorted({key[0] for key in keys}):
@@ -296,7 +318,8 @@ def write_report(logdir, output=None):
         A `Report`.
 
     Raises:
-        ValueError: If `logdir` is not a folder, or `output` is a folder.
+        ValueError: If `logdir` is not a folder or contains no finished run,
+            or `output` is a folder. No file is written then.
     """
     logdir = Path(logdir).expanduser()
     if not logdir.is_dir():
@@ -304,9 +327,9 @@ def write_report(logdir, output=None):
     output = Path(output).expanduser() if output else logdir / "report.md"
     if output.is_dir():
         raise ValueError(f"Invalid --output {output}: it is a folder. Pass a file path such as report.md.")
-    output.parent.mkdir(parents=True, exist_ok=True)
 
     text, tables_text, run_count, configuration_count = build_report(logdir, output)
+    output.parent.mkdir(parents=True, exist_ok=True)
     replaced = output.exists()
     output.write_text(text)
     return Report(text, tables_text, output, run_count, configuration_count, replaced)

@@ -40,11 +40,17 @@ def run_folder_name(config):
         _, hyperparameters = get_architecture(config.model, config.dataset)
         if config.learning_rate != hyperparameters["learning_rate"]:
             flags += f"_lr{config.learning_rate:g}"
-    dataset = Path(config.dataset)
-    if config.dataset == "csv" and config.data_path:
-        # Runs on different tables must not share folders.
-        dataset /= Path(config.data_path).name.split(".")[0] or "table"
+    dataset = dataset_folder(config.dataset, config.data_path)
     return Path(config.model) / dataset / flags / f"label{config.label}" / f"rd{config.rd}"
+
+
+def dataset_folder(dataset, data_path=None):
+    """Return the dataset part of a run folder: the dataset name, plus the table's file stem for csv."""
+    folder = Path(dataset)
+    if dataset == "csv" and data_path:
+        # Runs on different tables must not share folders.
+        folder /= Path(data_path).name.split(".")[0] or "table"
+    return folder
 
 
 def resolve_run_dir(logdir, name, resume):

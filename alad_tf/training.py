@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import sys
 import time
 import warnings
 
@@ -96,7 +97,8 @@ class TrainingProgress(keras.callbacks.Callback):
     The bar advances after every `tf.function` call (up to
     `STEPS_PER_EXECUTION` steps) and starts at the resumed epoch of a resumed
     run. It writes to standard output, while the per-epoch lines of
-    `EpochLogger` go to the log.
+    `EpochLogger` go to the log. `train` adds it only when `redraws_lines()`
+    returns true.
 
     Args:
         epochs: Total number of epochs.
@@ -183,6 +185,19 @@ class CheckpointBackup(keras.callbacks.BackupAndRestore):
             super()._load_model()
 
 
+def redraws_lines(stream=None):
+    """Return whether `stream` (default: standard output) shows a redrawn progress bar as one line.
+
+    That holds for a terminal and for a Jupyter notebook. A file or a pipe
+    would instead keep every redraw of `keras.utils.Progbar`, with its
+    carriage returns and ANSI colour codes, because Keras 3.15 redraws on
+    every POSIX system whatever the output is.
+    """
+    stream = sys.stdout if stream is None else stream
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty is not None and isatty()) or "ipykernel" in sys.modules
+
+
 def log_fields(model):
     """Return the `(label, log key)` pairs of the per-epoch line of `model`."""
     fields = [
@@ -192,8 +207,9 @@ def log_fields(model):
     ]
     if "loss_dis_xz" in model.loss_trackers:
         fields += [("loss dis xz", "loss_dis_xz"), ("loss dis xx", "loss_dis_xx")]
-        if getattr(model, "enable_dzz", False):
-            fields.append(("loss dis zz", "loss_dis_zz"))
+    # ALAD tracks the D_zz losses only with --enable_dzz.
+    if "loss_dis_zz" in model.loss_trackers:
+        fields.append(("loss dis zz", "loss_dis_zz"))
     return fields
 
 
@@ -233,7 +249,9 @@ def train(
             Defaults to `False`.
         extra_callbacks: More Keras callbacks. Defaults to none.
         progress: Whether to show a progress bar of the training steps on
-            standard output. Defaults to `False`.
+            standard output. It is shown only when standard output is a
+            terminal or a notebook (`redraws_lines`), since the per-epoch
+            log lines already give the progress. Defaults to `False`.
 
     Returns:
         A dict with `history` (the Keras history dict), `initial_epoch`,
@@ -256,7 +274,7 @@ def train(
         *extra_callbacks,
     ]
     steps_per_epoch = len(x_train) // batch_size
-    if progress and epochs > 0:
+    if progress and epochs > 0 and redraws_lines():
         # The bar shows the three player losses; the log lines have every term.
         callbacks.append(TrainingProgress(epochs, steps_per_epoch, log_fields(model)[:3]))
     stopper = None

@@ -263,3 +263,104 @@ def test_cli_baselines_needs_run_mode():
     result = run_cli("baselines", "fit")
     assert result.returncode != 0
     assert "Expected `baselines MODE` with MODE one of: run, got: baselines fit." in result.stderr
+
+
+def test_labelled_table_runs_like_gan_split(kdd_table, tmp_path):
+    from alad_tf.data import load_dataset
+
+    logdir = tmp_path / "logs"
+    options = {
+        "data_path": str(kdd_table["path"]), "label_column": "41",
+        "anomaly_values": ["normal."], "drop_columns": ["0"],
+    }
+    summaries = baselines.run_baselines(
+        "csv", names=["iforest", "untrained_alad"], rd=3, logdir=str(logdir), **options
+    )
+    splits = load_dataset("csv", scale=True, **options)
+
+    run_dir = logdir / "baselines" / "csv" / "kdd_sample" / "iforest_test_percentile_scaled" / "label0" / "rd3"
+    iforest = summaries[0]
+    assert iforest["run_dir"] == str(run_dir)
+    assert iforest["flags"]["dataset"] == "csv"
+    assert iforest["flags"]["scale"] is True
+    assert iforest["flags"]["drop_columns"] == ["0"]
+    assert iforest["flags"]["batch_size"] == 50
+    arrays = np.load(run_dir / "test_scores.npz")
+    np.testing.assert_array_equal(arrays["y_test"], splits.y_test)
+    # The baseline sees the rows a GAN run on the same table trains and scores on.
+    expected = baselines.IsolationForestBaseline(rd=3).fit(splits.x_train).score(splits.x_test)
+    np.testing.assert_allclose(arrays["iforest"], expected, rtol=1e-6)
+    assert iforest["metrics"]["iforest"]["f1"] == pytest.approx(
+        _metrics(splits, expected)["f1"], rel=1e-6
+    )
+    assert not (run_dir / "scores.csv").exists()
+
+    assert summaries[1]["primary_score"] == "untrained_alad_fm"
+    assert len(summaries[1]["metrics"]) == 4
+
+
+def test_unlabelled_table_writes_row_scores(kdd_table, tmp_path):
+    logdir = tmp_path / "logs"
+    summary = baselines.run_baselines(
+        "csv", names=["pca"], rd=3, logdir=str(logdir), data_path=str(kdd_table["path"]),
+        contamination=0.2,
+    )[0]
+    run_dir = logdir / "baselines" / "csv" / "kdd_sample" / "pca_test_percentile_scaled" / "label0" / "rd3"
+    assert summary["run_dir"] == str(run_dir)
+    metrics = summary["metrics"]["pca"]
+    assert set(metrics) == {"threshold", "flagged"}
+
+    arrays = np.load(run_dir / "test_scores.npz")
+    assert arrays.files == ["pca"]
+    assert arrays["pca"].shape == (4000,)
+    assert metrics["threshold"] == pytest.approx(np.percentile(arrays["pca"], 80), rel=1e-6)
+
+    scores = pd.read_csv(run_dir / "scores.csv")
+    assert list(scores.columns) == ["row", "pca", "is_anomaly"]
+    assert len(scores) == 4000
+    assert scores["is_anomaly"].sum() == metrics["flagged"]
+    np.testing.assert_array_equal(scores["is_anomaly"], scores["pca"] >= metrics["threshold"])
+
+    table = pd.read_csv(run_dir / "results.csv")
+    assert table["F1 score"].isna().all()
+    assert table["Threshold"].iloc[0] == pytest.approx(metrics["threshold"])
+
+
+@pytest.mark.parametrize(
+    "dataset, options, message",
+    [
+        ("kdd", {"data_path": "table.csv"}, "--data_path is not available for kdd: it applies to --dataset csv"),
+        ("csv", {}, "--dataset csv needs --data_path FILE"),
+        (
+            "csv", {"data_path": "table.csv", "contamination": 0.1, "threshold": "train_percentile"},
+            "--contamination sets the test-percentile threshold",
+        ),
+    ],
+)
+def test_table_options_checked(dataset, options, message, tmp_path):
+    with pytest.raises(ValueError, match=message):
+        baselines.run_baselines(dataset, names=["iforest"], logdir=str(tmp_path / "logs"), **options)
+
+
+def test_cli_baselines_on_tables(kdd_table, tmp_path):
+    logdir = tmp_path / "logs"
+    common = ["--dataset", "csv", "--data_path", str(kdd_table["path"]), "--rd", "3", "--logdir", str(logdir)]
+
+    labelled = run_cli(
+        "baselines", "run", "--baselines", "iforest", "--label_column", "41",
+        "--anomaly_values", "normal.", *common,
+    )
+    assert labelled.returncode == 0, labelled.stderr[-3000:]
+    lines = labelled.stdout.splitlines()
+    assert lines[0].split() == ["score", "seed", "precision", "recall", "F1", "AUROC", "s/chunk"]
+    assert lines[1].split()[:2] == ["iforest", "3"]
+
+    unlabelled = run_cli("baselines", "run", "--baselines", "knn", "--contamination", "0.2", *common)
+    assert unlabelled.returncode == 0, unlabelled.stderr[-3000:]
+    lines = unlabelled.stdout.splitlines()
+    assert lines[0].split() == ["score", "seed", "threshold", "flagged", "s/chunk"]
+    run_dir = logdir / "baselines" / "csv" / "kdd_sample" / "knn_test_percentile_scaled" / "label0" / "rd3"
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert lines[1].split()[:2] == ["knn", "3"]
+    assert int(lines[1].split()[3]) == summary["metrics"]["knn"]["flagged"]
+    assert f"Row scores: {run_dir}/scores.csv" in unlabelled.stdout

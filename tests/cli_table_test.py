@@ -84,6 +84,51 @@ def test_unlabelled_table_run_flags_contamination(kdd_table, tmp_path):
     assert strictly_above.mean() <= 0.2
 
 
+def test_drop_columns_run_and_export(kdd_table, tmp_path):
+    from alad_tf.export import EXPORT_INFO_FILE, PREPROCESSING_FILE, score_table
+
+    frame = kdd_table["frame"].copy()
+    frame.columns = [f"f{index}" for index in range(41)] + ["label"]
+    frame.insert(0, "row_id", np.arange(len(frame)) * 7 + 1000)
+    path = tmp_path / "with_ids.csv"
+    frame.to_csv(path, index=False)
+    logdir = tmp_path / "logs"
+    result = run_cli(
+        "alad", "run", "--dataset", "csv", "--data_path", str(path), "--label_column", "label",
+        "--anomaly_values", "normal.", "--drop_columns", "row_id,f2", "--nb_epochs", "1",
+        "--rd", "3", "--logdir", str(logdir),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Leaving out the columns row_id, f2 (--drop_columns)." in result.stderr
+
+    run_dir = _run_folder(logdir, "alad", "with_ids", "fm_w0.1_sn0_dzz0_es0_test_percentile_scaled")
+    preprocessing = json.loads((run_dir / PREPROCESSING_FILE).read_text())
+    assert preprocessing["dropped_columns"] == ["row_id", "f2"]
+    names = [column["name"] for column in preprocessing["columns"]]
+    assert "row_id" not in names
+    assert "f2" not in names
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["flags"]["drop_columns"] == ["row_id", "f2"]
+
+    saved_model = run_dir / "saved_model"
+    export_info = json.loads((saved_model / EXPORT_INFO_FILE).read_text())
+    inputs = export_info["table_inputs"]["numeric"] + export_info["table_inputs"]["categorical"]
+    assert "row_id" not in inputs
+    assert "f2" not in inputs
+    assert json.loads((saved_model / PREPROCESSING_FILE).read_text())["dropped_columns"] == ["row_id", "f2"]
+
+    # Rows without the dropped columns score as the full rows do.
+    full = score_table(saved_model, frame.head(200))
+    trimmed = score_table(saved_model, frame.head(200).drop(columns=["row_id", "f2", "label"]))
+    pd.testing.assert_frame_equal(full, trimmed)
+
+    kdd = run_cli(
+        "alad", "run", "--dataset", "kdd", "--drop_columns", "0", "--logdir", str(logdir),
+    )
+    assert kdd.returncode == 1
+    assert "Error: --drop_columns is not available for kdd: it applies to --dataset csv." in kdd.stderr
+
+
 def test_small_table_and_bad_label_exit_nonzero(kdd_table, tmp_path):
     small = tmp_path / "small.csv"
     kdd_table["frame"].head(40).to_csv(small, header=False, index=False)

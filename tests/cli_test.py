@@ -16,6 +16,7 @@ def test_run_prints_metrics_of_every_score(cli_run):
     assert "Epoch 1 | time = " in log
     assert "loss gen = " in log
     assert "loss dis xx = " in log
+    assert "loss dis zz" not in log
     assert "Testing : mean inference time is" in log
     assert "Testing at step 7934, method fm: Prec = " in log
 
@@ -36,6 +37,8 @@ def test_run_folder_contents(cli_run):
     assert summary["flags"]["batch_size"] == 50
     assert summary["epochs_run"] == 2
     assert set(summary["metrics"]) == {"ch", "l1", "l2", "fm"}
+    assert "loss_dis_zz" not in summary["history"]
+    assert "loss_encgen_dzz" not in summary["history"]
 
 
 def test_global_results_csv(cli_run):
@@ -110,6 +113,63 @@ def test_bad_arguments_exit_nonzero(args, message, tmp_path):
     assert not (tmp_path / "logs").exists() or not any((tmp_path / "logs").rglob("*.csv"))
 
 
+HELP_HINT = "Run `python main.py --help` for the flags."
+
+
+@pytest.mark.parametrize(
+    "args, error",
+    [
+        (["gan", "run"], "Error: Unknown model 'gan'. Expected one of: alad, bigan."),
+        (["alad", "train"], "Error: Unknown mode 'train'. Expected one of: run, sweep."),
+        (
+            ["alad"],
+            "Error: Expected two arguments, MODEL and MODE (for example: alad run), baselines "
+            "run, or one of the commands report. Got 1: alad.",
+        ),
+        (
+            ["alad", "run", "--dataset", "cifar"],
+            "Error: Invalid --dataset 'cifar': value should be one of <arrhythmia|csv|kdd|mnist>.",
+        ),
+        (
+            ["alad", "run", "--nb_epochs", "-1"],
+            "Error: Invalid --nb_epochs '-1': -1 is not a non-negative integer.",
+        ),
+        (
+            ["alad", "run", "--sn=maybe"],
+            "Error: Invalid --sn 'maybe': expected true or false, or --sn and --nosn without a value.",
+        ),
+        (["alad", "run", "--bogus", "3"], "Error: Unknown command line flag 'bogus'."),
+    ],
+)
+def test_usage_error_is_one_line_and_hint(args, error):
+    result = run_cli(*args, timeout=120)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [error, HELP_HINT]
+    assert result.stdout == ""
+
+
+def test_cli_choices_match_registries():
+    from alad_tf import cli, data, evaluation, models
+
+    assert cli.DATASETS == tuple(sorted(data.LOADERS))
+    assert set(cli.MODEL_NAMES) == set(models.MODELS)
+    assert cli.THRESHOLD_MODES == evaluation.THRESHOLD_MODES
+
+
+def test_cli_import_skips_tensorflow():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, alad_tf.cli; "
+        "print(sorted(m for m in ('tensorflow', 'keras', 'pandas') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert result.stdout.strip() == "[]"
+
+
 def test_missing_dataset_exits_with_clear_message(tmp_path):
     result = run_cli(
         "alad", "run", "--nb_epochs", "1", "--logdir", str(tmp_path / "logs"),
@@ -153,6 +213,7 @@ def test_existing_export_dir_is_rejected_before_training(tmp_path, data_dir):
 
 def test_help_lists_flags_with_defaults():
     result = run_cli("--help", timeout=300)
+    assert result.returncode == 0
     text = result.stdout + result.stderr
     for flag in ("--nb_epochs", "--[no]enable_dzz", "--threshold", "--export_dir", "--data_dir"):
         assert flag in text

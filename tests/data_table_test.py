@@ -1,8 +1,10 @@
 import gzip
+import logging
 
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.model_selection import train_test_split
 
 from alad_tf.data import load_dataset
 from alad_tf.data.table import TablePreprocessor, detect_header, read_table
@@ -107,7 +109,7 @@ def test_unseen_category_encodes_as_zeros(kdd_table):
     assert unseen == {"1": 1}
 
 
-def test_fillna_uses_training_median(kdd_table, tmp_path):
+def test_fillna_uses_training_median(kdd_table, tmp_path, caplog):
     frame = kdd_table["frame"].copy()
     frame[0] = frame[0].astype(float)
     frame[4] = frame[4].astype(float)
@@ -117,10 +119,32 @@ def test_fillna_uses_training_median(kdd_table, tmp_path):
     frame.to_csv(path, header=False, index=False)
     with pytest.raises(ValueError, match=r"'0': 10 missing, 0 infinite; '4': 0 missing, 1 infinite"):
         _load(path, label_column="41", anomaly_values=["normal."])
+    caplog.set_level(logging.INFO, logger="absl")
     splits = _load(path, label_column="41", anomaly_values=["normal."], fillna=True)
     assert np.isfinite(splits.x_test).all()
     columns = {column["name"]: column for column in splits.preprocessor.columns}
     assert columns["0"]["median"] == 0.0
+
+    # Every row is encoded except the anomalies of the training half.
+    _, test_rows = train_test_split(np.arange(len(frame)), test_size=0.5, random_state=42)
+    encoded = (frame[41] != "normal.").to_numpy(copy=True)
+    encoded[test_rows] = True
+    filled_zero = int(encoded[:10].sum())
+    messages = [record.getMessage() for record in caplog.records]
+    assert (
+        f"--fillna: replaced {filled_zero} missing or infinite values in column '0' by the "
+        f"training median 0.0." in messages
+    )
+    # Row 10, the only infinite value of column 4, is an anomaly of the training half.
+    assert not encoded[10]
+    assert not any("column '4'" in message for message in messages)
+
+
+def test_fillna_logs_nothing_to_fill(kdd_table, caplog):
+    caplog.set_level(logging.INFO, logger="absl")
+    _load(kdd_table["path"], fillna=True)
+    messages = [record.getMessage() for record in caplog.records]
+    assert "--fillna: the table has no missing or infinite numeric values to replace." in messages
 
 
 @pytest.mark.parametrize(
@@ -170,9 +194,70 @@ def test_bad_files_raise(kdd_table, tmp_path):
     assert "4" in splits.preprocessor.categorical_columns
 
 
+def test_duplicate_column_names_raise(kdd_table, tmp_path):
+    frame, _ = _with_header(kdd_table, tmp_path)
+    frame.columns = ["f0", "f1", "f0", "service", "f1", "f0", *frame.columns[6:]]
+    path = tmp_path / "duplicates.csv"
+    frame.to_csv(path, index=False)
+    with pytest.raises(ValueError, match=r"duplicate column names: 'f0' \(3 times\), 'f1' \(2 times\)\."):
+        _load(path, label_column="label", anomaly_values=["normal."])
+
+
+def test_drop_columns_leaves_out_columns(kdd_table):
+    options = {"label_column": "41", "anomaly_values": ["normal."]}
+    full = _load(kdd_table["path"], **options)
+    splits = _load(kdd_table["path"], drop_columns=["0", "1", "0"], **options)
+    assert _load(kdd_table["path"], drop_columns="0,1", **options).feature_names == splits.feature_names
+
+    assert splits.preprocessor.dropped_columns == ["0", "1"]
+    assert splits.preprocessor.to_dict()["dropped_columns"] == ["0", "1"]
+    assert "0" not in splits.preprocessor.numeric_columns
+    assert "1" not in splits.preprocessor.categorical_columns
+    kept_features = [
+        name for name in full.feature_names if name != "0" and not name.startswith("1=")
+    ]
+    assert splits.feature_names == kept_features
+    assert splits.x_train.shape[1] == len(kept_features)
+    assert len(splits.x_test) == len(full.x_test)
+
+    # The dropped columns are neither needed nor used to encode new rows.
+    frame = kdd_table["frame"].set_axis([str(index) for index in range(42)], axis=1)
+    restored = TablePreprocessor.from_dict(splits.preprocessor.to_dict())
+    assert restored.dropped_columns == ["0", "1"]
+    with_dropped, _ = restored.transform(frame)
+    without_dropped, _ = restored.transform(frame.drop(columns=["0", "1"]))
+    np.testing.assert_array_equal(with_dropped, without_dropped)
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"drop_columns": ["7", "99"]}, r"--drop_columns 99 not found in .* Its columns are: 0, 1, 2"),
+        (
+            {"drop_columns": ["41"], "label_column": "41", "anomaly_values": ["normal."]},
+            r"--drop_columns includes the label column '41'",
+        ),
+        (
+            {"drop_columns": ["1", "7"], "categorical_columns": ["7"]},
+            r"--categorical_columns and --drop_columns both name 7\.",
+        ),
+        (
+            {"drop_columns": [str(n) for n in range(41)], "label_column": "41",
+             "anomaly_values": ["normal."]},
+            r"no feature columns besides the label column and --drop_columns",
+        ),
+    ],
+)
+def test_drop_columns_bad_values_raise(kdd_table, options, message):
+    with pytest.raises(ValueError, match=message):
+        _load(kdd_table["path"], **options)
+
+
 def test_options_rejected_for_other_datasets(data_dir):
     with pytest.raises(ValueError, match="--data_path is not available for kdd: it applies to --dataset csv"):
         load_dataset("kdd", data_dir=str(data_dir), data_path="x.csv")
+    with pytest.raises(ValueError, match="--drop_columns is not available for kdd: it applies to --dataset csv"):
+        load_dataset("kdd", data_dir=str(data_dir), drop_columns=["0"])
 
 
 def test_semicolon_delimiter_detected(kdd_table, tmp_path):

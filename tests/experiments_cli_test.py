@@ -82,12 +82,25 @@ def test_seed_list_summary_table(experiment_logs):
     assert "Summary over seeds: " in output
 
 
-def test_progress_bars_shown_by_default(experiment_logs):
+def test_report_of_empty_logdir_exits_1(tmp_path):
+    result = run_cli("report", "--logdir", str(tmp_path), timeout=120)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"Error: Log folder {tmp_path} contains no run folders with results (a summary.json "
+        f"with metrics). Pass the --logdir of finished runs."
+    ]
+    assert result.stdout == ""
+    assert not (tmp_path / "report.md").exists()
+
+
+def test_piped_output_has_run_lines_only(experiment_logs):
     output = experiment_logs["seeds"].stdout
     assert "Seeds 1/2 " in output
     assert "Seeds 2/2 " in output
-    # The training bar counts the 7 steps of one Arrhythmia epoch.
-    assert re.search(r"7/7\S* \S*━", output)
+    # run_cli pipes standard output, so the training bar is not drawn.
+    assert "7/7" not in output
+    assert "\r" not in output
+    assert "\x1b[" not in output
 
 
 def test_run_plots_and_tensorboard_images(experiment_logs):

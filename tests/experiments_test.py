@@ -194,6 +194,24 @@ def test_report_rejects_missing_logdir(tmp_path):
         report.write_report(tmp_path / "nowhere")
 
 
+def test_report_rejects_logdir_without_runs(tmp_path):
+    logdir = tmp_path / "logs"
+    (logdir / "alad" / "rd1").mkdir(parents=True)
+    (logdir / "alad" / "rd1" / "config.json").write_text("{}")
+    (logdir / "broken").mkdir()
+    (logdir / "broken" / "summary.json").write_text("{")
+    output = tmp_path / "out" / "report.md"
+    with pytest.raises(ValueError) as raised:
+        report.write_report(logdir, output)
+    message = str(raised.value)
+    assert message.startswith(f"Log folder {logdir} contains no run folders with results")
+    assert "Found 1 run folder without summary.json, in progress or failed." in message
+    assert "Found 1 summary.json file that could not be read or had no metrics." in message
+    assert "\n" not in message
+    assert not output.parent.exists()
+    assert not (logdir / "report.md").exists()
+
+
 def test_report_separates_settings_and_repeated_seeds(tmp_path):
     logdir = tmp_path / "logs"
     configuration = logdir / "alad" / "kdd" / "fm_w0.1_sn0_dzz0_es0_test_percentile" / "label0"

@@ -93,12 +93,28 @@ def test_train_step_updates_every_network_and_shared_adam(model):
         assert all(changed), name
     # One Adam shared by five networks advances once per network update.
     assert int(model.optimizer.iterations) == 5
+    # The D_zz losses are tracked only with enable_dzz, though D_zz trains.
+    assert set(logs) == {
+        "loss_generator", "loss_encoder", "loss_discriminator", "loss_dis_xz",
+        "loss_dis_xx", "loss_encgen_dxx",
+    }
+    assert float(logs["loss_discriminator"]) == pytest.approx(
+        float(logs["loss_dis_xz"] + logs["loss_dis_xx"]), rel=1e-5
+    )
+
+
+def test_train_step_with_dzz_tracks_dzz_losses():
+    keras.utils.set_random_seed(3)
+    model, _ = build_model("alad", "kdd", 121, seed=3, enable_dzz=True)
+    model.compile(learning_rate=1e-3)
+    rows = tf.constant(np.random.RandomState(1).rand(50, 121).astype("float32"))
+    logs = model.train_step((rows, rows))
     assert set(logs) == {
         "loss_generator", "loss_encoder", "loss_discriminator", "loss_dis_xz",
         "loss_dis_xx", "loss_dis_zz", "loss_encgen_dxx", "loss_encgen_dzz",
     }
     assert float(logs["loss_discriminator"]) == pytest.approx(
-        float(logs["loss_dis_xz"] + logs["loss_dis_xx"]), rel=1e-5
+        float(logs["loss_dis_xz"] + logs["loss_dis_xx"] + logs["loss_dis_zz"]), rel=1e-5
     )
 
 

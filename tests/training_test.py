@@ -1,4 +1,7 @@
+import io
 import json
+import logging
+import sys
 
 import keras
 import numpy as np
@@ -13,8 +16,10 @@ from alad_tf.models import build_model
 
 LOSS_TERMS = (
     "loss_generator", "loss_encoder", "loss_discriminator", "loss_dis_xz", "loss_dis_xx",
-    "loss_dis_zz", "loss_encgen_dxx", "loss_encgen_dzz",
+    "loss_encgen_dxx",
 )
+# Logged, written to TensorBoard and plotted only with --enable_dzz.
+DZZ_TERMS = ("loss_dis_zz", "loss_encgen_dzz")
 
 
 def read_scalars(folder):
@@ -39,6 +44,8 @@ def test_tensorboard_epoch_and_test_scalars(cli_run):
         events = train[f"epoch_{term}"]
         assert [step for step, _ in events] == [0, 1], term
         assert all(np.isfinite(value) for _, value in events)
+    for term in DZZ_TERMS:
+        assert f"epoch_{term}" not in train
     test = read_scalars(run_dir / "test")
     for score in ("ch", "l1", "l2", "fm"):
         for key in ("precision", "recall", "f1", "auroc"):
@@ -124,6 +131,61 @@ def test_train_percentile_run_via_api(data_dir, tmp_path, kdd_splits_with_valida
     for name in ("ch", "l1", "l2", "fm"):
         expected = np.percentile(valid_scores[name], 95)
         assert summary["metrics"][name]["threshold"] == pytest.approx(expected, rel=1e-4), name
+
+
+@pytest.mark.parametrize("enable_dzz", [True, False])
+def test_dzz_losses_reported_only_with_dzz(enable_dzz, kdd_splits, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="absl")
+    keras.utils.set_random_seed(6)
+    model, _ = build_model("alad", "kdd", 121, seed=6, enable_dzz=enable_dzz)
+    model.compile(learning_rate=1e-5)
+    discriminator_zz = [weight.numpy() for weight in model.networks["discriminator_zz"].trainable_weights]
+    fit = training.train(
+        model, kdd_splits.x_train[:500], epochs=2, batch_size=50, seed=6,
+        checkpoint_dir=str(tmp_path / "checkpoints"), tensorboard_dir=str(tmp_path),
+        run_name="dzz",
+    )
+
+    # D_zz trains either way, as in the reference code.
+    trained = model.networks["discriminator_zz"].trainable_weights
+    assert not any(np.array_equal(old, new.numpy()) for old, new in zip(discriminator_zz, trained))
+    scalars = read_scalars(tmp_path / "train")
+    messages = [record.getMessage() for record in caplog.records]
+    epoch_lines = [message for message in messages if "Epoch 1 | time" in message]
+    assert len(epoch_lines) == 1
+    for term in LOSS_TERMS:
+        assert len(fit["history"][term]) == 2, term
+        assert f"epoch_{term}" in scalars, term
+    for term in DZZ_TERMS:
+        assert (term in fit["history"]) == enable_dzz, term
+        assert (f"epoch_{term}" in scalars) == enable_dzz, term
+    assert ("loss dis zz = " in epoch_lines[0]) == enable_dzz
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_progress_bar_only_on_terminal(terminal, kdd_splits, tmp_path, monkeypatch):
+    stdout = _Terminal() if terminal else io.StringIO()
+    monkeypatch.setattr(sys, "stdout", stdout)
+    keras.utils.set_random_seed(5)
+    model, _ = build_model("alad", "kdd", 121, seed=5)
+    model.compile(learning_rate=1e-5)
+    training.train(
+        model, kdd_splits.x_train[:500], epochs=1, batch_size=50, seed=5,
+        checkpoint_dir=str(tmp_path / "checkpoints"), tensorboard_dir=str(tmp_path),
+        run_name="progress", progress=True,
+    )
+    output = stdout.getvalue()
+    if terminal:
+        # The bar counts the 10 steps of the epoch.
+        assert "10/10" in output
+        assert "\r" in output
+    else:
+        assert output == ""
 
 
 def test_resume_falls_back_after_broken_checkpoint(kdd_splits, tmp_path):

@@ -17,7 +17,7 @@ DATASET_OPTIONS = {
     "arrhythmia": ("clean_train",),
     "csv": (
         "data_path", "label_column", "anomaly_values", "categorical_columns",
-        "contamination", "fillna", "no_header",
+        "contamination", "fillna", "no_header", "drop_columns",
     ),
 }
 

@@ -4,7 +4,6 @@ import dataclasses
 import os
 from pathlib import Path
 
-import keras
 import numpy as np
 
 DATA_DIR_ENV = "ALAD_TF_DATA_DIR"
@@ -119,6 +118,9 @@ def find_or_download(file_names, data_dir=None, download=None):
             f"Dataset file {expected_names} not found in: {searched} ({reason}). Place it "
             f"in one of these folders, or pass --data_dir."
         )
+    # Imported only here, so that loading files from disk needs no TensorFlow.
+    import keras
+
     # get_file falls back to /tmp/.keras when the cache folder does not exist.
     _keras_home().mkdir(parents=True, exist_ok=True)
     try:

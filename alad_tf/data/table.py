@@ -123,10 +123,29 @@ def read_table(path, no_header=False):
             "Read %s %s a header line, with fields separated by %r.",
             path, "without" if header is None else "with", delimiter,
         )
+        if header is not None:
+            # read_csv (pandas 3.1) renames a repeated name `a` to `a.1`, so check the raw header.
+            names = pd.read_csv(
+                path, sep=delimiter, header=None, nrows=1, dtype=str, skipinitialspace=True
+            ).iloc[0]
+            _check_unique_names(names.dropna(), path)
     if frame.empty:
         raise ValueError(f"Table file {path} has no data rows.")
     frame.columns = [str(name) for name in frame.columns]
+    _check_unique_names(frame.columns, path)
     return frame
+
+
+def _check_unique_names(names, path):
+    """Raise `ValueError` naming the column names that occur more than once in `names`."""
+    counts = pd.Series([str(name) for name in names]).value_counts(sort=False)
+    repeated = counts[counts > 1]
+    if len(repeated):
+        listed = ", ".join(f"{name!r} ({count} times)" for name, count in repeated.items())
+        raise ValueError(
+            f"Table file {path} has duplicate column names: {listed}. Give each column a "
+            f"unique name in the header line."
+        )
 
 
 class TablePreprocessor:
@@ -146,14 +165,18 @@ class TablePreprocessor:
             (`"numeric"` or `"categorical"`), then `median`, `scale` and
             `min` for numeric columns or `categories` for categorical ones.
         fillna: Whether non-finite numeric values are replaced by the median.
+        dropped_columns: Names of the table's columns left out with
+            `--drop_columns`, recorded for the reader. `transform` ignores
+            them as it ignores every column that is not in `columns`.
     """
 
-    def __init__(self, columns, fillna=False):
+    def __init__(self, columns, fillna=False, dropped_columns=()):
         self.columns = columns
         self.fillna = fillna
+        self.dropped_columns = list(dropped_columns)
 
     @classmethod
-    def fit(cls, frame, categorical, scale=True, fillna=False):
+    def fit(cls, frame, categorical, scale=True, fillna=False, dropped_columns=()):
         """Learn medians, scaling and categories from the training rows `frame`."""
         columns = []
         numeric_names = [name for name in frame.columns if name not in categorical]
@@ -175,7 +198,7 @@ class TablePreprocessor:
                 "scale": 1.0 if scaler is None else float(scaler.scale_[index]),
                 "min": 0.0 if scaler is None else float(scaler.min_[index]),
             })
-        return cls(columns, fillna=fillna)
+        return cls(columns, fillna=fillna, dropped_columns=dropped_columns)
 
     @property
     def numeric_columns(self):
@@ -226,22 +249,63 @@ class TablePreprocessor:
         return np.concatenate(parts, axis=1).astype(np.float32), unseen
 
     def to_dict(self):
-        return {"columns": self.columns, "fillna": self.fillna}
+        return {
+            "columns": self.columns,
+            "fillna": self.fillna,
+            "dropped_columns": self.dropped_columns,
+        }
 
     @classmethod
     def from_dict(cls, config):
-        return cls(config["columns"], fillna=config["fillna"])
+        # Runs from before --drop_columns have no dropped_columns entry.
+        return cls(
+            config["columns"], fillna=config["fillna"],
+            dropped_columns=config.get("dropped_columns", ()),
+        )
+
+
+def _listed_columns(frame):
+    """Return the first 30 column names of `frame`, comma-separated, for error messages."""
+    listed = ", ".join(list(frame.columns)[:30])
+    more = " …" if len(frame.columns) > 30 else ""
+    return listed + more
 
 
 def _resolve_label_column(frame, label_column, path):
     if label_column in frame.columns:
         return label_column
-    listed = ", ".join(list(frame.columns)[:30])
-    more = " …" if len(frame.columns) > 30 else ""
     raise ValueError(
         f"Label column {label_column!r} not found in {path}. Its columns are: "
-        f"{listed}{more}. A file without a header names its columns 0, 1, …"
+        f"{_listed_columns(frame)}. A file without a header names its columns 0, 1, …"
     )
+
+
+def _drop_columns(frame, drop_columns, label_column, categorical_columns, path):
+    """Return `frame` without the `--drop_columns` columns, after checking that they exist.
+
+    Raises:
+        ValueError: If a column is not in the table, is the label column, or
+            is also in `--categorical_columns`.
+    """
+    unknown = [name for name in drop_columns if name not in frame.columns]
+    if unknown:
+        raise ValueError(
+            f"--drop_columns {', '.join(unknown)} not found in {path}. Its columns are: "
+            f"{_listed_columns(frame)}. A file without a header names its columns 0, 1, …"
+        )
+    if label_column in drop_columns:
+        raise ValueError(
+            f"--drop_columns includes the label column {label_column!r}. Remove it from "
+            f"--drop_columns, or drop --label_column for an unlabelled table."
+        )
+    both = [name for name in categorical_columns if name in drop_columns]
+    if both:
+        raise ValueError(
+            f"--categorical_columns and --drop_columns both name {', '.join(both)}. Pass "
+            f"each column to one of them."
+        )
+    logging.info("Leaving out the columns %s (--drop_columns).", ", ".join(drop_columns))
+    return frame.drop(columns=drop_columns)
 
 
 def labels_from_column(values, anomaly_values, label_column):
@@ -341,6 +405,24 @@ def _check_finite(frame, categorical):
         )
 
 
+def _log_filled_values(frame, preprocessor):
+    """Log, per numeric column, how many values of `frame` --fillna replaces and by which median."""
+    filled = 0
+    for column in preprocessor.columns:
+        if column["kind"] != "numeric":
+            continue
+        values = pd.to_numeric(frame[column["name"]], errors="coerce").to_numpy(dtype=np.float64)
+        count = int((~np.isfinite(values)).sum())
+        if count:
+            filled += count
+            logging.info(
+                "--fillna: replaced %d missing or infinite values in column %r by the "
+                "training median %s.", count, column["name"], column["median"],
+            )
+    if not filled:
+        logging.info("--fillna: the table has no missing or infinite numeric values to replace.")
+
+
 def load(
     data_path=None,
     label_column=None,
@@ -349,6 +431,7 @@ def load(
     contamination=None,
     fillna=False,
     no_header=False,
+    drop_columns=(),
     scale=True,
     validation=False,
     data_dir=None,
@@ -371,6 +454,9 @@ def load(
             the training medians instead of raising. Defaults to `False`.
         no_header: Whether the CSV file has no header line. Defaults to
             `False`, which detects it.
+        drop_columns: Columns left out of training and scoring, such as
+            row IDs, named as `label_column` is: a list, or a comma-separated
+            string. Defaults to none.
         scale: Whether to MinMax-scale numeric columns. Defaults to `True`.
         validation: Whether to hold out 10 % of the training rows.
         data_dir: Ignored: the table is read from `data_path`.
@@ -389,6 +475,13 @@ def load(
             f"for example 0.1."
         )
     frame = read_table(data_path, no_header=no_header)
+    if isinstance(drop_columns, str):
+        # A comma-separated string, as the flag takes it.
+        drop_columns = drop_columns.split(",")
+    # Names are compared as strings, because a file without a header names its columns "0", "1", …
+    drop_columns = list(dict.fromkeys(str(name) for name in drop_columns or ()))
+    if drop_columns:
+        frame = _drop_columns(frame, drop_columns, label_column, categorical_columns, data_path)
 
     labels = None
     if label_column is not None:
@@ -404,7 +497,10 @@ def load(
     elif anomaly_values is not None:
         raise ValueError("--anomaly_values needs --label_column.")
     if frame.shape[1] == 0:
-        raise ValueError(f"{data_path} has no feature columns besides the label column.")
+        raise ValueError(
+            f"{data_path} has no feature columns besides the label column and "
+            f"--drop_columns. Keep at least one column to train on."
+        )
 
     categorical = _column_kinds(frame, categorical_columns)
     if not fillna:
@@ -424,8 +520,14 @@ def load(
         valid_rows, train_rows = np.sort(order[:valid_size]), np.sort(order[valid_size:])
 
     preprocessor = TablePreprocessor.fit(
-        frame.iloc[train_rows], categorical, scale=scale, fillna=fillna
+        frame.iloc[train_rows], categorical, scale=scale, fillna=fillna,
+        dropped_columns=drop_columns,
     )
+    if fillna:
+        # Count only the encoded rows, because the anomalies of a labelled
+        # table's training half are neither trained on nor scored.
+        split_rows = [train_rows, test_rows] + ([] if valid_rows is None else [valid_rows])
+        _log_filled_values(frame.iloc[np.unique(np.concatenate(split_rows))], preprocessor)
     x_train, _ = preprocessor.transform(frame.iloc[train_rows])
     x_test, unseen = preprocessor.transform(frame.iloc[test_rows])
     for name, count in unseen.items():

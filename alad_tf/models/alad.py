@@ -69,8 +69,10 @@ class ALAD(AdversarialDetector):
         latent_dim: Size of the latent code.
         ema_decay: Decay of the moving average. The original uses 0.999.
         enable_dzz: Whether the D_zz cycle term enters the generator and
-            encoder losses. D_zz is trained either way, as in the original.
-            Defaults to `False`.
+            encoder losses. D_zz is trained either way, as in the original,
+            but its losses `loss_dis_zz` and `loss_encgen_dzz` are tracked,
+            and so logged, written to TensorBoard and plotted, only when it
+            is set, as the original logs them. Defaults to `False`.
         **kwargs: Passed to `AdversarialDetector`.
     """
 
@@ -84,8 +86,10 @@ class ALAD(AdversarialDetector):
         self.enable_dzz = enable_dzz
         names = [
             "loss_generator", "loss_encoder", "loss_discriminator", "loss_dis_xz",
-            "loss_dis_xx", "loss_dis_zz", "loss_encgen_dxx", "loss_encgen_dzz",
+            "loss_dis_xx", "loss_encgen_dxx",
         ]
+        if enable_dzz:
+            names += ["loss_dis_zz", "loss_encgen_dzz"]
         self.loss_trackers = {name: keras.metrics.Mean(name=name) for name in names}
 
     @classmethod
@@ -147,21 +151,19 @@ class ALAD(AdversarialDetector):
         gradients = tape.gradient(loss_sum, self._variables_of(names))
         self._apply_in_order(names, gradients)
 
-        loss_discriminator = loss_dxz + loss_dxx
+        losses = {
+            "loss_generator": terms["generator"],
+            "loss_encoder": terms["encoder"],
+            "loss_discriminator": loss_dxz + loss_dxx,
+            "loss_dis_xz": loss_dxz,
+            "loss_dis_xx": loss_dxx,
+            "loss_encgen_dxx": terms["cost_x"],
+        }
         if self.enable_dzz:
-            loss_discriminator += loss_dzz
-        return self.update_trackers(
-            {
-                "loss_generator": terms["generator"],
-                "loss_encoder": terms["encoder"],
-                "loss_discriminator": loss_discriminator,
-                "loss_dis_xz": loss_dxz,
-                "loss_dis_xx": loss_dxx,
-                "loss_dis_zz": loss_dzz,
-                "loss_encgen_dxx": terms["cost_x"],
-                "loss_encgen_dzz": terms["cost_z"],
-            }
-        )
+            losses["loss_discriminator"] += loss_dzz
+            losses["loss_dis_zz"] = loss_dzz
+            losses["loss_encgen_dzz"] = terms["cost_z"]
+        return self.update_trackers(losses)
 
     def score_batch(self, x):
         ema = self.ema_networks
