@@ -25,7 +25,10 @@ DEFAULT_EPOCHS = {
     ("alad", "kdd"): 10,
     ("alad", "arrhythmia"): 700,
     ("bigan", "arrhythmia"): 700,
-    ("bigan", "kdd"): 10,
+    # BiGAN on KDD99 is still improving after 10 epochs: scored every 2
+    # epochs, cross-e F1 averaged 0.785 over 4 seeds at 10 epochs and 0.924
+    # at 34, and two seeds collapsed to about 0.48 between 44 and 50.
+    ("bigan", "kdd"): 34,
     # NOTE: not measured on the full 70,000 images, which were not available.
     ("bigan", "mnist"): 2,
 }
