@@ -8,6 +8,7 @@ from sklearn.model_selection import train_test_split
 
 from alad_tf.data import load_dataset
 from alad_tf.data.table import TablePreprocessor, detect_header, read_table
+from alad_tf.data.table import load as load_table
 
 
 def _load(path, **options):
@@ -275,3 +276,12 @@ def test_contamination_rejected_with_train_percentile():
     config = RunConfig(dataset="csv", contamination=0.1, threshold="train_percentile")
     with pytest.raises(ValueError, match="--contamination sets the test-percentile threshold"):
         config.validate()
+
+
+def test_table_load_accepts_none_options(kdd_table):
+    splits = load_table(
+        str(kdd_table["path"]), label_column="41", anomaly_values=["normal."],
+        categorical_columns=None, drop_columns="0",
+    )
+    assert splits.preprocessor.dropped_columns == ["0"]
+    assert "1" in splits.preprocessor.categorical_columns

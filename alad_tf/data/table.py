@@ -475,6 +475,8 @@ def load(
             f"for example 0.1."
         )
     frame = read_table(data_path, no_header=no_header)
+    # None, as RunConfig leaves an unset flag, means no columns.
+    categorical_columns = list(categorical_columns or ())
     if isinstance(drop_columns, str):
         # A comma-separated string, as the flag takes it.
         drop_columns = drop_columns.split(",")
