@@ -471,12 +471,7 @@ def _check_settings(
         raise ValueError(f"Invalid --batch_size {batch_size}: expected 1 or more.")
     if threads is not None and threads < 0:
         raise ValueError(f"Invalid --intra_op_threads {threads}: expected 0 or more.")
-    if contamination is not None and threshold == "train_percentile":
-        raise ValueError(
-            "--contamination sets the test-percentile threshold, so it has no effect with "
-            "--threshold train_percentile. Drop one of them, or pass "
-            "--threshold_percentile for the training percentile."
-        )
+    evaluation.check_contamination_mode(contamination, threshold)
 
 
 def run_baselines(

@@ -77,6 +77,20 @@ class Scorer:
         return scores, float(np.mean(times)) if times else 0.0
 
 
+def check_contamination_mode(contamination, mode):
+    """Raise `ValueError` when `--contamination` is combined with the train-percentile rule.
+
+    The contamination sets the share of test rows flagged, which only the
+    test-percentile rule uses.
+    """
+    if contamination is not None and mode == "train_percentile":
+        raise ValueError(
+            "--contamination sets the test-percentile threshold, so it has no effect with "
+            "--threshold train_percentile. Drop one of them, or pass "
+            "--threshold_percentile for the training percentile."
+        )
+
+
 def percentile_threshold(scores, percentile):
     """Return `np.percentile(scores, percentile)`; rows scoring at or above it are flagged."""
     if len(scores) == 0:

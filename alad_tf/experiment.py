@@ -128,12 +128,7 @@ class RunConfig:
                 f"Invalid --threshold_percentile {self.threshold_percentile}: "
                 f"expected a number in [0, 100]."
             )
-        if self.contamination is not None and self.threshold == "train_percentile":
-            raise ValueError(
-                "--contamination sets the test-percentile threshold, so it has no effect with "
-                "--threshold train_percentile. Drop one of them, or pass "
-                "--threshold_percentile for the training percentile."
-            )
+        evaluation.check_contamination_mode(self.contamination, self.threshold)
         if self.export_dir and Path(self.export_dir).exists():
             raise ValueError(
                 f"Export folder {self.export_dir} already exists. Choose another "
