@@ -188,7 +188,7 @@ class CheckpointBackup(keras.callbacks.BackupAndRestore):
 def redraws_lines(stream=None):
     """Return whether `stream` (default: standard output) shows a redrawn progress bar as one line.
 
-    That holds for a terminal and for a Jupyter notebook. A file or a pipe
+    This is true for a terminal and for a Jupyter notebook. A file or a pipe
     would instead keep every redraw of `keras.utils.Progbar`, with its
     carriage returns and ANSI colour codes, because Keras 3.15 redraws on
     every POSIX system whatever the output is.

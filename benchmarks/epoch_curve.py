@@ -47,7 +47,7 @@ def main(argv):
     del argv
     output = Path(FLAGS.output)
     if output.exists():
-        raise SystemExit(f"{output} already exists; pass another --output.")
+        raise SystemExit(f"Output file {output} already exists. Pass another --output or remove it.")
 
     import keras
     import tensorflow as tf
@@ -102,6 +102,8 @@ def main(argv):
         for seed in parse_seeds(FLAGS.rd):
             # The same order of seeding and construction as run_experiment, so
             # that epoch N gives the weights of `--nb_epochs N --rd seed`.
+            # NOTE: these steps copy run_experiment's, so a change there must
+            # be made here too.
             config = RunConfig(model=FLAGS.model, dataset=FLAGS.dataset, rd=seed, label=FLAGS.label)
             keras.utils.set_random_seed(seed)
             splits = load_dataset(FLAGS.dataset, data_dir=FLAGS.data_dir, scale=FLAGS.scale,

@@ -287,7 +287,7 @@ def test_labelled_table_runs_like_gan_split(kdd_table, tmp_path):
     assert iforest["flags"]["batch_size"] == 50
     arrays = np.load(run_dir / "test_scores.npz")
     np.testing.assert_array_equal(arrays["y_test"], splits.y_test)
-    # The baseline sees the rows a GAN run on the same table trains and scores on.
+    # The baseline is fitted on and scores the same rows as a GAN run on this table.
     expected = baselines.IsolationForestBaseline(rd=3).fit(splits.x_train).score(splits.x_test)
     np.testing.assert_allclose(arrays["iforest"], expected, rtol=1e-6)
     assert iforest["metrics"]["iforest"]["f1"] == pytest.approx(
