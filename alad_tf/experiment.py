@@ -222,22 +222,29 @@ def _log_header(config, run_name, hyperparameters, splits):
     )
 
 
-def run_experiment(config):
-    """Train, score, evaluate and export one detector.
+def prepare_experiment(config):
+    """Seed, load the data and build the compiled model of one run.
+
+    `run_experiment` starts with these steps, and so does any tool that
+    trains as a run does, such as `benchmarks/epoch_curve.py`: the same seed
+    and the same order of data loading and model construction give the same
+    weights.
 
     Args:
-        config: A `RunConfig`.
+        config: A `RunConfig`. It is not modified.
 
     Returns:
-        The summary dict that is also written to `summary.json` in the run
-        folder.
+        A tuple `(config, splits, model, hyperparameters)`: a validated copy
+        of `config` whose `scale`, `batch_size`, `nb_epochs` and
+        `learning_rate` hold the values used, the dataset `Splits`, the
+        compiled detector, and the reference hyperparameters of the model on
+        the dataset.
     """
     config = dataclasses.replace(config)
     config.validate()
-    started = time.time()
 
     # Seeds Python, NumPy and TensorFlow; shuffling and latent sampling take
-    # their own seeds from --rd below.
+    # their own seeds from --rd.
     keras.utils.set_random_seed(config.rd)
 
     logging.info("Data loading...")
@@ -265,12 +272,34 @@ def run_experiment(config):
         )
     if config.learning_rate is None:
         config.learning_rate = hyperparameters["learning_rate"]
-    primary = model.primary_score(config.m)
+    # Fail before training on an --m the model has no score for.
+    model.primary_score(config.m)
     if len(splits.x_train) < config.batch_size:
         raise ValueError(
             f"The training split has {len(splits.x_train)} rows, fewer than one batch "
             f"of {config.batch_size}. Pass a smaller --batch_size."
         )
+
+    model.compile(
+        learning_rate=config.learning_rate,
+        steps_per_execution=1 if config.enable_sm else training.STEPS_PER_EXECUTION,
+    )
+    return config, splits, model, hyperparameters
+
+
+def run_experiment(config):
+    """Train, score, evaluate and export one detector.
+
+    Args:
+        config: A `RunConfig`.
+
+    Returns:
+        The summary dict that is also written to `summary.json` in the run
+        folder.
+    """
+    started = time.time()
+    config, splits, model, hyperparameters = prepare_experiment(config)
+    primary = model.primary_score(config.m)
 
     run_dir, resumed = results.resolve_run_dir(
         config.logdir, results.run_folder_name(config), config.resume
@@ -291,10 +320,6 @@ def run_experiment(config):
     logging.info("[%s] Run folder: %s%s", run_name, run_dir, " (resumed)" if resumed else "")
     _log_header(config, run_name, hyperparameters, splits)
 
-    model.compile(
-        learning_rate=config.learning_rate,
-        steps_per_execution=1 if config.enable_sm else training.STEPS_PER_EXECUTION,
-    )
     logging.info("[%s] Start training...", run_name)
     training_started = time.time()
     fit = training.train(

@@ -13,7 +13,8 @@ Usage:
         --nb_epochs 40 --every 2 --output curve.csv
 
 Writes one CSV row per seed, epoch and score with precision, recall, F1,
-AUROC and the training seconds spent so far.
+AUROC, AUPRC (the MNIST measure of the reference) and the training seconds
+spent so far.
 """
 
 import csv
@@ -31,14 +32,16 @@ flags.DEFINE_integer("nb_epochs", 20, "Epochs per run.", lower_bound=1)
 flags.DEFINE_integer("every", 1, "Score the test set after every this many epochs.", lower_bound=1)
 flags.DEFINE_integer("label", 0, "--label of the run (the anomalous digit for mnist).")
 flags.DEFINE_string("data_dir", None, "Folder holding the dataset files.")
-flags.DEFINE_bool("scale", False, "MinMax-scale tabular features, as --scale.")
+flags.DEFINE_bool("scale", None, "MinMax-scale tabular features, as --scale; default: the dataset's.")
 flags.DEFINE_float("learning_rate", None, "Learning rate; defaults to the reference value.")
 flags.DEFINE_integer("intra_op_threads", 1, "TensorFlow intra-op threads, 1 as the command line.")
 flags.DEFINE_string("output", "epoch_curve.csv", "CSV file to write; an existing file is kept.")
 FLAGS = flags.FLAGS
 
+METRICS = ("precision", "recall", "f1", "auroc", "auprc")
+
 FIELDS = [
-    "model", "dataset", "rd", "epoch", "score", "precision", "recall", "f1", "auroc",
+    "model", "dataset", "rd", "epoch", "score", "precision", "recall", "f1", "auroc", "auprc",
     "training_seconds",
 ]
 
@@ -55,10 +58,8 @@ def main(argv):
     tf.config.threading.set_intra_op_parallelism_threads(FLAGS.intra_op_threads)
 
     from alad_tf import evaluation, training
-    from alad_tf.data import load_dataset
-    from alad_tf.experiment import RunConfig, default_epochs
+    from alad_tf.experiment import RunConfig, default_epochs, prepare_experiment
     from alad_tf.experiments import parse_seeds
-    from alad_tf.models import MODELS, build_model
 
     class TestScoring(keras.callbacks.Callback):
         """Score the test set after every `every` epochs and keep the metrics."""
@@ -86,10 +87,10 @@ def main(argv):
                 self.writer.writerow({
                     "model": FLAGS.model, "dataset": FLAGS.dataset, "rd": self.seed,
                     "epoch": epoch + 1, "score": name,
-                    **{key: f"{values[key]:.4f}" for key in ("precision", "recall", "f1", "auroc")},
+                    **{key: f"{values[key]:.4f}" for key in METRICS},
                     "training_seconds": f"{self.train_seconds:.1f}",
                 })
-                summary.append(f"{name} F1 {values['f1']:.4f}")
+                summary.append(f"{name} F1 {values['f1']:.4f} AUPRC {values['auprc']:.4f}")
             print(
                 f"{FLAGS.model}.{FLAGS.dataset} rd{self.seed} epoch {epoch + 1} "
                 f"({self.train_seconds:.0f} s training): {', '.join(summary)}",
@@ -100,28 +101,20 @@ def main(argv):
         writer = csv.DictWriter(handle, FIELDS)
         writer.writeheader()
         for seed in parse_seeds(FLAGS.rd):
-            # The same order of seeding and construction as run_experiment, so
-            # that epoch N gives the weights of `--nb_epochs N --rd seed`.
-            # NOTE: these steps copy run_experiment's, so a change there must
-            # be made here too.
-            config = RunConfig(model=FLAGS.model, dataset=FLAGS.dataset, rd=seed, label=FLAGS.label)
-            keras.utils.set_random_seed(seed)
-            splits = load_dataset(FLAGS.dataset, data_dir=FLAGS.data_dir, scale=FLAGS.scale,
-                                  validation=False, label=FLAGS.label)
-            model, hyperparameters = build_model(
-                FLAGS.model, FLAGS.dataset, splits.network_input, seed=seed,
-                **MODELS[FLAGS.model].options_from_config(config),
+            # The run's own preparation, so that epoch N gives the weights of
+            # `--nb_epochs N --rd seed`.
+            config, splits, model, _ = prepare_experiment(RunConfig(
+                model=FLAGS.model, dataset=FLAGS.dataset, rd=seed, label=FLAGS.label,
+                data_dir=FLAGS.data_dir, scale=FLAGS.scale, learning_rate=FLAGS.learning_rate,
+                nb_epochs=FLAGS.nb_epochs,
+            ))
+            default = default_epochs(
+                config.model, config.dataset, len(splits.x_train), config.batch_size
             )
-            batch_size = hyperparameters["batch_size"]
-            learning_rate = FLAGS.learning_rate or hyperparameters["learning_rate"]
-            model.compile(learning_rate=learning_rate,
-                          steps_per_execution=training.STEPS_PER_EXECUTION)
-            print(f"rd{seed}: default epochs "
-                  f"{default_epochs(FLAGS.model, FLAGS.dataset, len(splits.x_train), batch_size)}",
-                  flush=True)
+            print(f"rd{seed}: {config.nb_epochs} epochs; the default is {default}", flush=True)
             with tempfile.TemporaryDirectory() as scratch:
                 training.train(
-                    model, splits.x_train, epochs=FLAGS.nb_epochs, batch_size=batch_size,
+                    model, splits.x_train, epochs=config.nb_epochs, batch_size=config.batch_size,
                     seed=seed, checkpoint_dir=os.path.join(scratch, "checkpoints"),
                     tensorboard_dir=scratch, run_name=f"{FLAGS.model}.{FLAGS.dataset}.rd{seed}",
                     extra_callbacks=[TestScoring(seed, splits, FLAGS.every, writer)],
