@@ -404,11 +404,14 @@ def run_experiment(config):
     history = fit["history"]
     previous_summary = run_dir / "summary.json"
     if resumed and previous_summary.exists():
-        # Keep the per-epoch losses of the epochs before the resume.
+        # Keep the per-epoch losses from before the resume. Only the losses
+        # tracked now are kept, because an older run may hold others whose
+        # curves would end at the resume.
         earlier = json.loads(previous_summary.read_text()).get("history", {})
+        names = sorted(history) if fit["epochs_run"] else sorted(earlier)
         history = {
             name: earlier.get(name, [])[: fit["initial_epoch"]] + history.get(name, [])
-            for name in sorted(set(earlier) | set(history))
+            for name in names
         }
 
     plot_paths = plots.write_run_plots(run_dir, history, splits.y_test, test_scores, metrics, step)

@@ -64,6 +64,12 @@ def test_new_run_never_overwrites_and_resume_continues(cli_run, data_dir, tmp_pa
     assert first.with_name("rd7_2").is_dir()
     assert (first / "results.csv").read_bytes() == before
 
+    # A run written before D_zz losses were left out without --enable_dzz
+    # has them in its history; the resumed history keeps only tracked losses.
+    earlier = json.loads((first / "summary.json").read_text())
+    earlier["history"]["loss_dis_zz"] = [1.0, 2.0]
+    (first / "summary.json").write_text(json.dumps(earlier))
+
     # rd7_2 has no checkpoint, so --resume continues rd7 from its epoch 2.
     resumed = run_cli("alad", "run", "--nb_epochs", "3", "--resume", *common)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
@@ -72,6 +78,8 @@ def test_new_run_never_overwrites_and_resume_continues(cli_run, data_dir, tmp_pa
     assert summary["initial_epoch"] == 2
     assert summary["epochs_run"] == 1
     assert len(summary["history"]["loss_generator"]) == 3
+    assert summary["history"]["loss_generator"][:2] == earlier["history"]["loss_generator"]
+    assert "loss_dis_zz" not in summary["history"]
     assert "Epoch 2 | time" in resumed.stderr
     assert "Epoch 0 | time" not in resumed.stderr
     assert "Testing at step 11901, method fm" in resumed.stderr
