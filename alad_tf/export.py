@@ -182,6 +182,8 @@ def export_saved_model(
         "table_inputs": None if preprocessor is None else {
             "numeric": preprocessor.numeric_columns,
             "categorical": preprocessor.categorical_columns,
+            # Columns that training left out, which `score_table` ignores.
+            "dropped": preprocessor.dropped_columns,
         },
         **(info or {}),
     }
