@@ -37,6 +37,9 @@ NUMERIC_MAJORITY = 0.5
 # Rows read to detect a header line, and characters read to detect the delimiter.
 HEADER_SAMPLE_ROWS = 200
 DELIMITER_SAMPLE_CHARS = 65_536
+# Category of a missing value in a categorical column. pandas before 3.0
+# wrote missing values as "nan" with astype(str), so older runs match.
+MISSING_CATEGORY = "nan"
 
 
 def _open_text(path):
@@ -148,6 +151,15 @@ def _check_unique_names(names, path):
         )
 
 
+def category_strings(values):
+    """Convert a categorical column to the strings that the encoding looks up.
+
+    A missing value becomes `MISSING_CATEGORY`, because `astype(str)` keeps
+    it missing in pandas 3.1.
+    """
+    return values.astype(str).where(values.notna(), MISSING_CATEGORY)
+
+
 class TablePreprocessor:
     """Encoding of raw table columns into the detector's float32 feature rows.
 
@@ -187,7 +199,7 @@ class TablePreprocessor:
         scaler = MinMaxScaler().fit(filled.to_numpy()) if numeric_names and scale else None
         for name in frame.columns:
             if name in categorical:
-                categories = sorted(frame[name].astype(str).unique())
+                categories = sorted(category_strings(frame[name]).unique())
                 columns.append({"name": name, "kind": "categorical", "categories": categories})
                 continue
             index = numeric_names.index(name)
@@ -242,7 +254,7 @@ class TablePreprocessor:
                     x = np.where(np.isfinite(x), x, column["median"])
                 parts.append((x * column["scale"] + column["min"])[:, None])
             else:
-                codes = pd.Index(column["categories"]).get_indexer(values.astype(str))
+                codes = pd.Index(column["categories"]).get_indexer(category_strings(values))
                 parts.append(codes[:, None] == np.arange(len(column["categories"]))[None, :])
                 if (codes < 0).any():
                     unseen[column["name"]] = int((codes < 0).sum())
