@@ -102,6 +102,10 @@ class RunConfig:
 
     def validate(self):
         """Raise `ValueError` naming the first invalid setting."""
+        if self.model not in MODELS:
+            raise ValueError(
+                f"Unknown model {self.model!r}. Expected one of: {', '.join(sorted(MODELS))}."
+            )
         if self.nb_epochs is not None and self.nb_epochs < 0:
             raise ValueError(f"Invalid --nb_epochs {self.nb_epochs}: expected 0 or more.")
         if self.batch_size is not None and self.batch_size < 1:

@@ -126,6 +126,11 @@ def test_run_seeds_never_overwrites_summary(tmp_path, data_dir):
     assert "label0/rd4_2`" in second.markdown_path.read_text()
 
 
+def test_run_config_rejects_unknown_model():
+    with pytest.raises(ValueError, match="Unknown model 'foo'. Expected one of: alad, bigan."):
+        RunConfig(model="foo", dataset="arrhythmia").validate()
+
+
 def test_run_seeds_rejects_export_dir(tmp_path):
     config = RunConfig(dataset="arrhythmia", logdir=str(tmp_path), export_dir=str(tmp_path / "export"))
     with pytest.raises(ValueError, match="--export_dir copies one SavedModel, but this command starts 2 runs"):
