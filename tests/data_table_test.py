@@ -302,3 +302,16 @@ def test_table_load_accepts_none_options(kdd_table):
     assert splits.preprocessor.dropped_columns == ["0"]
     assert "1" in splits.preprocessor.categorical_columns
 
+
+def test_string_options_split_at_commas(kdd_table):
+    from_strings = _load(
+        kdd_table["path"], label_column="41", anomaly_values="normal.,smurf.",
+        categorical_columns="6,11",
+    )
+    from_lists = _load(
+        kdd_table["path"], label_column="41", anomaly_values=["normal.", "smurf."],
+        categorical_columns=["6", "11"],
+    )
+    np.testing.assert_array_equal(from_strings.y_test, from_lists.y_test)
+    assert from_strings.preprocessor.categorical_columns == ["1", "2", "3", "6", "11"]
+    assert from_strings.preprocessor.feature_names == from_lists.preprocessor.feature_names

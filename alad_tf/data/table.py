@@ -455,10 +455,12 @@ def load(
         data_path: CSV file (`.gz` accepted) or Parquet file.
         label_column: Name of the label column (a position such as "41" for
             a file without a header), or `None` for an unlabelled table.
-        anomaly_values: Values of the label column that mark anomalies.
-            Defaults to `None`, which accepts a 0/1 column.
-        categorical_columns: Columns to one-hot encode even if numeric.
-            Columns that are not numbers are always one-hot encoded.
+        anomaly_values: Values of the label column that mark anomalies: a
+            list, or a comma-separated string. Defaults to `None`, which
+            accepts a 0/1 column.
+        categorical_columns: Columns to one-hot encode even if numeric: a
+            list, or a comma-separated string. Columns that are not numbers
+            are always one-hot encoded.
         contamination: Expected share of anomalies in the scored rows. It
             sets the test-percentile threshold to `100 * (1 - contamination)`.
             Defaults to the test half's anomaly share with labels, else 0.1.
@@ -487,11 +489,15 @@ def load(
             f"for example 0.1."
         )
     frame = read_table(data_path, no_header=no_header)
+    # A comma-separated string, as the flags take it, is a list.
+    if isinstance(anomaly_values, str):
+        anomaly_values = anomaly_values.split(",")
+    if isinstance(categorical_columns, str):
+        categorical_columns = categorical_columns.split(",")
+    if isinstance(drop_columns, str):
+        drop_columns = drop_columns.split(",")
     # None, as RunConfig leaves an unset flag, means no columns.
     categorical_columns = list(categorical_columns or ())
-    if isinstance(drop_columns, str):
-        # A comma-separated string, as the flag takes it.
-        drop_columns = drop_columns.split(",")
     # Names are compared as strings, because a file without a header names its columns "0", "1", …
     drop_columns = list(dict.fromkeys(str(name) for name in drop_columns or ()))
     if drop_columns:
