@@ -199,6 +199,17 @@ def test_report_rejects_missing_logdir(tmp_path):
         report.write_report(tmp_path / "nowhere")
 
 
+def test_report_rejects_file_paths(tmp_path):
+    log_file = tmp_path / "notes.txt"
+    log_file.write_text("kept\n")
+    with pytest.raises(ValueError, match=f"Invalid --logdir {log_file}: it is a file, not a folder"):
+        report.write_report(log_file)
+    (tmp_path / "logs").mkdir()
+    with pytest.raises(ValueError, match=f"Invalid --output .*: {log_file} is a file, not a folder"):
+        report.write_report(tmp_path / "logs", log_file / "report.md")
+    assert log_file.read_text() == "kept\n"
+
+
 def test_report_rejects_logdir_without_runs(tmp_path):
     logdir = tmp_path / "logs"
     (logdir / "alad" / "rd1").mkdir(parents=True)
