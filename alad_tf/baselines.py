@@ -450,7 +450,7 @@ def run_folder_name(
 
 
 def _check_settings(
-    dataset, names, threshold, threshold_percentile, batch_size, threads, contamination
+    dataset, names, threshold, threshold_percentile, batch_size, threads, contamination, logdir
 ):
     check_names(names)
     if not names:
@@ -472,6 +472,7 @@ def _check_settings(
     if threads is not None and threads < 0:
         raise ValueError(f"Invalid --intra_op_threads {threads}: expected 0 or more.")
     evaluation.check_contamination_mode(contamination, threshold)
+    results.check_folder_path(logdir, "--logdir")
 
 
 def run_baselines(
@@ -538,16 +539,16 @@ def run_baselines(
         `summary.json`.
 
     Raises:
-        ValueError: If a name, the threshold settings, the batch size or a
-            table option are invalid, or a baseline is not available for
-            the dataset.
+        ValueError: If a name, the threshold settings, the batch size,
+            `logdir` or a table option are invalid, or a baseline is not
+            available for the dataset.
     """
     if names is None:
         names = available_baselines(dataset)
     names = list(names)
     _check_settings(
         dataset, names, threshold, threshold_percentile, batch_size, threads,
-        table_options.get("contamination"),
+        table_options.get("contamination"), logdir,
     )
     if scale is None:
         scale = DEFAULT_SCALE.get(dataset, False)

@@ -102,6 +102,10 @@ class RunConfig:
 
     def validate(self):
         """Raise `ValueError` naming the first invalid setting."""
+        if self.model not in MODELS:
+            raise ValueError(
+                f"Unknown model {self.model!r}. Expected one of: {', '.join(sorted(MODELS))}."
+            )
         if self.nb_epochs is not None and self.nb_epochs < 0:
             raise ValueError(f"Invalid --nb_epochs {self.nb_epochs}: expected 0 or more.")
         if self.batch_size is not None and self.batch_size < 1:
@@ -134,24 +138,13 @@ class RunConfig:
                 f"Export folder {self.export_dir} already exists. Choose another "
                 f"--export_dir or remove it first."
             )
-        _check_folder_path(self.logdir, "--logdir")
+        results.check_folder_path(self.logdir, "--logdir")
         if self.export_dir:
-            _check_folder_path(Path(self.export_dir).parent, "--export_dir")
+            results.check_folder_path(Path(self.export_dir).parent, "--export_dir")
 
     @property
     def needs_validation(self):
         return self.enable_early_stop or self.threshold == "train_percentile"
-
-
-def _check_folder_path(path, flag):
-    """Raise `ValueError` if `path` or one of its parents exists but is not a folder."""
-    path = Path(path).expanduser()
-    for candidate in [path, *path.parents]:
-        if candidate.exists() and not candidate.is_dir():
-            raise ValueError(
-                f"Invalid {flag} {path}: {candidate} is a file, not a folder. "
-                f"Pass a folder path."
-            )
 
 
 # Flags that must match when --resume continues a run.

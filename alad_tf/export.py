@@ -9,7 +9,7 @@ import pandas as pd
 import tensorflow as tf
 from absl import logging
 
-from alad_tf.data.table import TablePreprocessor
+from alad_tf.data.table import TablePreprocessor, category_strings
 
 EXPORT_INFO_FILE = "alad_tf_export.json"
 PREPROCESSING_FILE = "preprocessing.json"
@@ -245,7 +245,8 @@ def score_table(path, frame):
             )
         inputs.append(tf.constant(numeric))
     if preprocessor.categorical_columns:
-        categorical = frame[preprocessor.categorical_columns].astype(str).to_numpy(dtype=object)
+        categorical = frame[preprocessor.categorical_columns].apply(category_strings)
+        categorical = categorical.to_numpy(dtype=object)
         inputs.append(tf.constant(categorical, tf.string))
 
     # Keep the loaded object alive while its endpoint runs.

@@ -322,11 +322,22 @@ def write_report(logdir, output=None):
             or `output` is a folder. No file is written then.
     """
     logdir = Path(logdir).expanduser()
+    if logdir.exists() and not logdir.is_dir():
+        raise ValueError(
+            f"Invalid --logdir {logdir}: it is a file, not a folder. Pass the --logdir "
+            f"that contains your runs."
+        )
     if not logdir.is_dir():
         raise ValueError(f"Log folder {logdir} not found. Pass the --logdir that contains your runs.")
     output = Path(output).expanduser() if output else logdir / "report.md"
     if output.is_dir():
         raise ValueError(f"Invalid --output {output}: it is a folder. Pass a file path such as report.md.")
+    for folder in output.parents:
+        if folder.exists() and not folder.is_dir():
+            raise ValueError(
+                f"Invalid --output {output}: {folder} is a file, not a folder. Pass a file "
+                f"path in a folder."
+            )
 
     text, tables_text, run_count, configuration_count = build_report(logdir, output)
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -21,6 +21,17 @@ GLOBAL_COLUMNS = [
 ]
 
 
+def check_folder_path(path, flag):
+    """Raise `ValueError` if `path` or one of its parents exists but is not a folder."""
+    path = Path(path).expanduser()
+    for candidate in [path, *path.parents]:
+        if candidate.exists() and not candidate.is_dir():
+            raise ValueError(
+                f"Invalid {flag} {path}: {candidate} is a file, not a folder. "
+                f"Pass a folder path."
+            )
+
+
 def run_folder_name(config):
     """Return the relative folder of a run, built from its model, dataset, flags, label and seed.
 

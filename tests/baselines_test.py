@@ -133,6 +133,14 @@ def test_invalid_settings_rejected(options, message):
         baselines.run_baselines("kdd", **{"names": ["iforest"], **options})
 
 
+def test_logdir_file_rejected(tmp_path):
+    logdir = tmp_path / "results.txt"
+    logdir.write_text("kept\n")
+    with pytest.raises(ValueError, match=f"Invalid --logdir {logdir}: .* is a file, not a folder"):
+        baselines.run_baselines("kdd", names=["iforest"], logdir=str(logdir))
+    assert logdir.read_text() == "kept\n"
+
+
 def test_untrained_alad_rejected_on_mnist():
     assert "untrained_alad" not in baselines.available_baselines("mnist")
     assert baselines.available_baselines("kdd") == list(baselines.BASELINES)

@@ -51,6 +51,9 @@ def test_labelled_table_run_and_raw_row_scoring(kdd_table, tmp_path):
     changed = frame.head(4).copy()
     changed[1] = ["tcp", "sctp", "udp", "sctp"]
     assert list(score_table(run_dir / "saved_model", changed)["unseen_categories"]) == [0, 1, 0, 1]
+    # Training saw no missing protocol, so a missing one is an unseen category.
+    changed[1] = ["tcp", np.nan, "udp", None]
+    assert list(score_table(run_dir / "saved_model", changed)["unseen_categories"]) == [0, 1, 0, 1]
     with pytest.raises(ValueError, match="lack the columns 3"):
         score_table(run_dir / "saved_model", frame.drop(columns=[3]))
     gaps = frame.head(4).copy()

@@ -110,6 +110,22 @@ def test_unseen_category_encodes_as_zeros(kdd_table):
     assert unseen == {"1": 1}
 
 
+def test_missing_category_is_own_category(kdd_table, tmp_path):
+    frame = kdd_table["frame"].copy()
+    frame.loc[:9, 1] = np.nan
+    path = tmp_path / "missing_protocol.csv"
+    frame.to_csv(path, header=False, index=False)
+    splits = _load(path)
+    assert "1=nan" in splits.preprocessor.feature_names
+
+    rows = frame.rename(columns=str).head(11)
+    x, unseen = splits.preprocessor.transform(rows)
+    missing = splits.preprocessor.feature_names.index("1=nan")
+    assert x[:10, missing].tolist() == [1.0] * 10
+    assert x[10, missing] == 0.0
+    assert unseen == {}
+
+
 def test_fillna_uses_training_median(kdd_table, tmp_path, caplog):
     frame = kdd_table["frame"].copy()
     frame[0] = frame[0].astype(float)
@@ -285,3 +301,17 @@ def test_table_load_accepts_none_options(kdd_table):
     )
     assert splits.preprocessor.dropped_columns == ["0"]
     assert "1" in splits.preprocessor.categorical_columns
+
+
+def test_string_options_split_at_commas(kdd_table):
+    from_strings = _load(
+        kdd_table["path"], label_column="41", anomaly_values="normal.,smurf.",
+        categorical_columns="6,11",
+    )
+    from_lists = _load(
+        kdd_table["path"], label_column="41", anomaly_values=["normal.", "smurf."],
+        categorical_columns=["6", "11"],
+    )
+    np.testing.assert_array_equal(from_strings.y_test, from_lists.y_test)
+    assert from_strings.preprocessor.categorical_columns == ["1", "2", "3", "6", "11"]
+    assert from_strings.preprocessor.feature_names == from_lists.preprocessor.feature_names

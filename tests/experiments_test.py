@@ -126,6 +126,11 @@ def test_run_seeds_never_overwrites_summary(tmp_path, data_dir):
     assert "label0/rd4_2`" in second.markdown_path.read_text()
 
 
+def test_run_config_rejects_unknown_model():
+    with pytest.raises(ValueError, match="Unknown model 'foo'. Expected one of: alad, bigan."):
+        RunConfig(model="foo", dataset="arrhythmia").validate()
+
+
 def test_run_seeds_rejects_export_dir(tmp_path):
     config = RunConfig(dataset="arrhythmia", logdir=str(tmp_path), export_dir=str(tmp_path / "export"))
     with pytest.raises(ValueError, match="--export_dir copies one SavedModel, but this command starts 2 runs"):
@@ -192,6 +197,17 @@ def test_report_groups_gan_and_baseline_runs(tmp_path):
 def test_report_rejects_missing_logdir(tmp_path):
     with pytest.raises(ValueError, match="Log folder .*nowhere not found"):
         report.write_report(tmp_path / "nowhere")
+
+
+def test_report_rejects_file_paths(tmp_path):
+    log_file = tmp_path / "notes.txt"
+    log_file.write_text("kept\n")
+    with pytest.raises(ValueError, match=f"Invalid --logdir {log_file}: it is a file, not a folder"):
+        report.write_report(log_file)
+    (tmp_path / "logs").mkdir()
+    with pytest.raises(ValueError, match=f"Invalid --output .*: {log_file} is a file, not a folder"):
+        report.write_report(tmp_path / "logs", log_file / "report.md")
+    assert log_file.read_text() == "kept\n"
 
 
 def test_report_rejects_logdir_without_runs(tmp_path):

@@ -37,6 +37,9 @@ NUMERIC_MAJORITY = 0.5
 # Rows read to detect a header line, and characters read to detect the delimiter.
 HEADER_SAMPLE_ROWS = 200
 DELIMITER_SAMPLE_CHARS = 65_536
+# Category of a missing value in a categorical column. pandas before 3.0
+# wrote missing values as "nan" with astype(str), so older runs match.
+MISSING_CATEGORY = "nan"
 
 
 def _open_text(path):
@@ -148,6 +151,15 @@ def _check_unique_names(names, path):
         )
 
 
+def category_strings(values):
+    """Convert a categorical column to the strings that the encoding looks up.
+
+    A missing value becomes `MISSING_CATEGORY`, because `astype(str)` keeps
+    it missing in pandas 3.1.
+    """
+    return values.astype(str).where(values.notna(), MISSING_CATEGORY)
+
+
 class TablePreprocessor:
     """Encoding of raw table columns into the detector's float32 feature rows.
 
@@ -187,7 +199,7 @@ class TablePreprocessor:
         scaler = MinMaxScaler().fit(filled.to_numpy()) if numeric_names and scale else None
         for name in frame.columns:
             if name in categorical:
-                categories = sorted(frame[name].astype(str).unique())
+                categories = sorted(category_strings(frame[name]).unique())
                 columns.append({"name": name, "kind": "categorical", "categories": categories})
                 continue
             index = numeric_names.index(name)
@@ -242,7 +254,7 @@ class TablePreprocessor:
                     x = np.where(np.isfinite(x), x, column["median"])
                 parts.append((x * column["scale"] + column["min"])[:, None])
             else:
-                codes = pd.Index(column["categories"]).get_indexer(values.astype(str))
+                codes = pd.Index(column["categories"]).get_indexer(category_strings(values))
                 parts.append(codes[:, None] == np.arange(len(column["categories"]))[None, :])
                 if (codes < 0).any():
                     unseen[column["name"]] = int((codes < 0).sum())
@@ -443,10 +455,12 @@ def load(
         data_path: CSV file (`.gz` accepted) or Parquet file.
         label_column: Name of the label column (a position such as "41" for
             a file without a header), or `None` for an unlabelled table.
-        anomaly_values: Values of the label column that mark anomalies.
-            Defaults to `None`, which accepts a 0/1 column.
-        categorical_columns: Columns to one-hot encode even if numeric.
-            Columns that are not numbers are always one-hot encoded.
+        anomaly_values: Values of the label column that mark anomalies: a
+            list, or a comma-separated string. Defaults to `None`, which
+            accepts a 0/1 column.
+        categorical_columns: Columns to one-hot encode even if numeric: a
+            list, or a comma-separated string. Columns that are not numbers
+            are always one-hot encoded.
         contamination: Expected share of anomalies in the scored rows. It
             sets the test-percentile threshold to `100 * (1 - contamination)`.
             Defaults to the test half's anomaly share with labels, else 0.1.
@@ -475,11 +489,15 @@ def load(
             f"for example 0.1."
         )
     frame = read_table(data_path, no_header=no_header)
+    # A comma-separated string, as the flags take it, is a list.
+    if isinstance(anomaly_values, str):
+        anomaly_values = anomaly_values.split(",")
+    if isinstance(categorical_columns, str):
+        categorical_columns = categorical_columns.split(",")
+    if isinstance(drop_columns, str):
+        drop_columns = drop_columns.split(",")
     # None, as RunConfig leaves an unset flag, means no columns.
     categorical_columns = list(categorical_columns or ())
-    if isinstance(drop_columns, str):
-        # A comma-separated string, as the flag takes it.
-        drop_columns = drop_columns.split(",")
     # Names are compared as strings, because a file without a header names its columns "0", "1", …
     drop_columns = list(dict.fromkeys(str(name) for name in drop_columns or ()))
     if drop_columns:
