@@ -1,0 +1,280 @@
+"""Detectors with the `fit` / `decision_function` / `predict` API of PyOD.
+
+`ALADDetector` and `BiGANDetector` train on a numeric array, as PyOD's and
+scikit-learn's outlier detectors do, and keep everything in memory: no run
+folder, results file or SavedModel unless `export` is called. They use the
+KDD99 networks and hyperparameters of their model sized to the number of
+features, as `--dataset csv` does.
+
+    detector = ALADDetector(contamination=0.05, random_state=1).fit(x_train)
+    scores = detector.decision_function(x_new)  # higher is more anomalous
+    flags = detector.predict(x_new)  # 1 for anomalies
+"""
+
+import math
+import random
+import tempfile
+
+import keras
+import numpy as np
+from sklearn.preprocessing import MinMaxScaler
+
+from alad_tf import evaluation, export, training
+from alad_tf.experiment import default_epochs
+from alad_tf.models import MODELS, build_model
+
+# The networks and hyperparameters of `--dataset csv`.
+ARCHITECTURE = "csv"
+
+
+class GANDetector:
+    """Base of the PyOD-style detectors; use `ALADDetector` or `BiGANDetector`.
+
+    Args:
+        contamination: Expected share of anomalies in the training rows,
+            in (0, 0.5]. `threshold_` is the `100 * (1 - contamination)`
+            percentile of the training scores. Defaults to 0.1.
+        score: Score behind `decision_function` and `predict`, one of the
+            model's `score_names`. Defaults to the model's `default_score`.
+        epochs: Training epochs. Defaults to `None`: about 40,000 training
+            steps, between 10 and 1,000 epochs, as for `--dataset csv`.
+        batch_size: Rows per training step. Defaults to `None`, the model's
+            reference KDD99 value (50).
+        learning_rate: Adam learning rate. Defaults to `None`, the model's
+            reference KDD99 value (1e-5).
+        scale: Whether features are MinMax-scaled with the range of the
+            training rows. Defaults to `True`.
+        random_state: Seed of Python, NumPy and TensorFlow, of shuffling and
+            of latent sampling, as `--rd`. Defaults to `None` (not
+            reproducible).
+        verbose: 1 shows a progress bar on a terminal or in a notebook, 0
+            hides it. Defaults to 0.
+        logdir: Folder of the TensorBoard event files. Defaults to `None`,
+            which writes them to a temporary folder that is then removed.
+    """
+
+    model_name = None
+    default_score = None
+
+    def __init__(
+        self, contamination=0.1, score=None, epochs=None, batch_size=None,
+        learning_rate=None, scale=True, random_state=None, verbose=0, logdir=None,
+    ):
+        self.contamination = contamination
+        self.score = score
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.scale = scale
+        self.random_state = random_state
+        self.verbose = verbose
+        self.logdir = logdir
+
+    def _model_options(self):
+        return {}
+
+    def _check_settings(self, score_names):
+        if not 0.0 < self.contamination <= 0.5:
+            raise ValueError(
+                f"Invalid contamination {self.contamination}: expected a share in (0, 0.5], "
+                f"for example 0.1."
+            )
+        if self.score not in (None, *score_names):
+            raise ValueError(
+                f"Invalid score {self.score!r}. Expected one of: {', '.join(score_names)}."
+            )
+        for name in ("epochs", "batch_size"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, (int, np.integer)) or value < 1):
+                raise ValueError(f"Invalid {name} {value!r}: expected a whole number of 1 or more.")
+        if self.learning_rate is not None and not (
+            math.isfinite(self.learning_rate) and self.learning_rate > 0
+        ):
+            raise ValueError(
+                f"Invalid learning_rate {self.learning_rate}: expected a positive number, "
+                f"for example 1e-5."
+            )
+
+    def _rows(self, x, width=None):
+        """Return `x` as a 2-D float32 array of finite values, `width` columns wide if given."""
+        try:
+            rows = np.asarray(x, dtype=np.float32)
+        except (TypeError, ValueError) as error:
+            raise ValueError(
+                f"X must hold numbers only ({error}). Encode text columns first, or "
+                f"run `main.py MODEL run --dataset csv`, which one-hot encodes them."
+            ) from None
+        if rows.ndim != 2:
+            raise ValueError(
+                f"X must be 2-D, of shape (n_samples, n_features); got shape {rows.shape}."
+            )
+        if width is not None and rows.shape[1] != width:
+            raise ValueError(
+                f"X has {rows.shape[1]} features, but the detector was fitted with {width}: "
+                f"expected shape (n_samples, {width}), got {rows.shape}."
+            )
+        bad = ~np.isfinite(rows)
+        if bad.any():
+            columns = sorted(set(np.nonzero(bad)[1].tolist()))
+            raise ValueError(
+                f"X has {int(bad.sum())} missing or infinite values, in columns "
+                f"{columns[:10]}. Impute them first, for example with "
+                f"sklearn.impute.SimpleImputer."
+            )
+        return rows
+
+    def fit(self, X, y=None):
+        """Train the detector on `X` and set its threshold from the training scores.
+
+        Args:
+            X: Array-like of shape `(n_samples, n_features)`, numbers only.
+            y: Ignored, for API consistency: training is unsupervised.
+
+        Returns:
+            The fitted detector.
+        """
+        del y
+        self._check_settings(MODELS[self.model_name].score_names)
+        rows = self._rows(X)
+        seed = self.random_state
+        if seed is None:
+            # Shuffling needs a seed, so without random_state each fit draws a new one.
+            seed = random.SystemRandom().randrange(2**31)
+        else:
+            keras.utils.set_random_seed(seed)
+
+        self.scaler_ = MinMaxScaler().fit(rows) if self.scale else None
+        features = rows if self.scaler_ is None else self.scaler_.transform(rows).astype(np.float32)
+        model, hyperparameters = build_model(
+            self.model_name, ARCHITECTURE, features.shape[1], seed=self.random_state,
+            **self._model_options(),
+        )
+        batch_size = self.batch_size or hyperparameters["batch_size"]
+        if len(rows) < batch_size:
+            raise ValueError(
+                f"X has {len(rows)} rows, fewer than one batch of {batch_size}. Pass more rows "
+                f"or a smaller batch_size."
+            )
+        epochs = self.epochs or default_epochs(
+            self.model_name, ARCHITECTURE, len(rows), batch_size
+        )
+        model.compile(learning_rate=self.learning_rate or hyperparameters["learning_rate"],
+                      steps_per_execution=training.STEPS_PER_EXECUTION)
+
+        with tempfile.TemporaryDirectory(prefix="alad_tf_") as scratch:
+            fit = training.train(
+                model, features, epochs=epochs, batch_size=batch_size,
+                seed=seed,
+                checkpoint_dir=f"{scratch}/checkpoints",
+                tensorboard_dir=self.logdir or scratch,
+                run_name=f"{self.model_name}.detector", progress=self.verbose >= 1,
+            )
+        self.model_ = model
+        self.n_features_in_ = rows.shape[1]
+        self.score_ = self.score or self.default_score
+        self.history_ = fit["history"]
+        self.decision_scores_ = self.decision_function(rows)
+        self.threshold_ = evaluation.percentile_threshold(
+            self.decision_scores_, 100.0 * (1.0 - self.contamination)
+        )
+        self.labels_ = (self.decision_scores_ >= self.threshold_).astype(int)
+        return self
+
+    def _check_fitted(self):
+        if not hasattr(self, "model_"):
+            raise ValueError(
+                f"This {type(self).__name__} is not fitted yet. Call fit(X) before scoring."
+            )
+
+    def score_all(self, X):
+        """Return every score of the model for `X`, by name (higher is more anomalous)."""
+        self._check_fitted()
+        rows = self._rows(X, width=self.n_features_in_)
+        if self.scaler_ is not None:
+            rows = self.scaler_.transform(rows).astype(np.float32)
+        scores, _ = evaluation.Scorer(self.model_, batch_size=1024).score(rows)
+        return scores
+
+    def decision_function(self, X):
+        """Return the anomaly score of each row of `X`: higher is more anomalous.
+
+        Args:
+            X: Array-like of shape `(n_samples, n_features_in_)`.
+
+        Returns:
+            A float array of shape `(n_samples,)` with the `score_` score.
+        """
+        return self.score_all(X)[self.score_]
+
+    def predict(self, X):
+        """Return 1 for rows of `X` scoring at or above `threshold_`, else 0."""
+        return (self.decision_function(X) >= self.threshold_).astype(int)
+
+    def export(self, path):
+        """Write a SavedModel that scales raw rows, scores them and applies `threshold_`.
+
+        Its `serve` endpoint takes float32 rows of `n_features_in_` values and
+        returns every score, `score` (the `score_` score) and `is_anomaly`.
+
+        Args:
+            path: Output folder. It must not exist yet.
+
+        Returns:
+            The output path.
+        """
+        self._check_fitted()
+        return export.export_saved_model(
+            self.model_, path, self.score_, self.threshold_, scaler=self.scaler_,
+            info={"detector": type(self).__name__, "contamination": self.contamination},
+        )
+
+
+class ALADDetector(GANDetector):
+    """ALAD behind the PyOD detector API.
+
+    Scores (see `alad_tf.models.ALAD`): `fm` (the default, the feature-matching
+    distance of D_xx), `ch`, `l1` and `l2`, all higher for more anomalous rows.
+
+    Args:
+        enable_dzz: Whether the D_zz cycle term enters the generator and
+            encoder losses, as `--enable_dzz`. Defaults to `False`.
+        degree: Norm degree of the `fm` score, as `--d`. Defaults to 1.
+        **kwargs: The settings of `GANDetector`.
+    """
+
+    model_name = "alad"
+    default_score = "fm"
+
+    def __init__(self, enable_dzz=False, degree=1, **kwargs):
+        super().__init__(**kwargs)
+        self.enable_dzz = enable_dzz
+        self.degree = degree
+
+    def _model_options(self):
+        return {"enable_dzz": self.enable_dzz, "score_degree": self.degree}
+
+
+class BiGANDetector(GANDetector):
+    """BiGAN (EGBAD) behind the PyOD detector API.
+
+    Scores: `cross_e` (the default) and `fm`, each (1 - weight) times the
+    reconstruction distance plus weight times a discriminator term, higher
+    for more anomalous rows.
+
+    Args:
+        weight: Weight of the discriminator term, as `--w`. Defaults to 0.1.
+        degree: Norm degree of both terms, as `--d`. Defaults to 1.
+        **kwargs: The settings of `GANDetector`.
+    """
+
+    model_name = "bigan"
+    default_score = "cross_e"
+
+    def __init__(self, weight=0.1, degree=1, **kwargs):
+        super().__init__(**kwargs)
+        self.weight = weight
+        self.degree = degree
+
+    def _model_options(self):
+        method = "fm" if (self.score or self.default_score) == "fm" else "cross-e"
+        return {"weight": self.weight, "score_degree": self.degree, "method": method}

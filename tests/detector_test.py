@@ -1,0 +1,121 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+from sklearn.metrics import roc_auc_score
+
+from alad_tf.data import load_dataset
+from alad_tf.detector import ALADDetector, BiGANDetector
+
+
+@pytest.fixture(scope="module")
+def kdd_sample(kdd_splits):
+    """20,000 real KDD99 training rows and 5,000 test rows with their labels."""
+    rng = np.random.RandomState(0)
+    train = kdd_splits.x_train[rng.choice(len(kdd_splits.x_train), 20_000, replace=False)]
+    test = rng.choice(len(kdd_splits.x_test), 5_000, replace=False)
+    return train, kdd_splits.x_test[test], kdd_splits.y_test[test]
+
+
+@pytest.fixture(scope="module")
+def fitted_alad(kdd_sample):
+    x_train, _, _ = kdd_sample
+    # 1,200 steps at a learning rate of 1e-4 train far enough to rank KDD99 rows.
+    return ALADDetector(epochs=3, learning_rate=1e-4, contamination=0.05, random_state=1).fit(
+        x_train
+    )
+
+
+@pytest.fixture(scope="module")
+def arrhythmia(data_dir):
+    return load_dataset("arrhythmia", data_dir=data_dir)
+
+
+def test_fit_sets_fitted_attributes(fitted_alad, kdd_sample):
+    x_train, _, _ = kdd_sample
+    assert fitted_alad.n_features_in_ == 121
+    assert fitted_alad.score_ == "fm"
+    assert fitted_alad.decision_scores_.shape == (20_000,)
+    assert fitted_alad.threshold_ == np.percentile(fitted_alad.decision_scores_, 95)
+    assert set(np.unique(fitted_alad.labels_)) == {0, 1}
+    assert fitted_alad.labels_.mean() >= 0.05
+    assert len(fitted_alad.history_["loss_generator"]) == 3
+    # Scoring 500 rows instead of 20,000 changes the chunks, so only rounding may differ.
+    np.testing.assert_allclose(
+        fitted_alad.decision_function(x_train[:500]), fitted_alad.decision_scores_[:500],
+        rtol=1e-6,
+    )
+
+
+def test_trained_scores_rank_anomalies(fitted_alad, kdd_sample):
+    _, x_test, y_test = kdd_sample
+    scores = fitted_alad.decision_function(x_test)
+    assert roc_auc_score(y_test, scores) > 0.9
+    all_scores = fitted_alad.score_all(x_test)
+    assert set(all_scores) == {"ch", "l1", "l2", "fm"}
+    np.testing.assert_array_equal(all_scores["fm"], scores)
+
+
+def test_predict_applies_threshold(fitted_alad, kdd_sample):
+    _, x_test, _ = kdd_sample
+    flags = fitted_alad.predict(x_test)
+    assert flags.dtype.kind == "i"
+    np.testing.assert_array_equal(
+        flags, (fitted_alad.decision_function(x_test) >= fitted_alad.threshold_).astype(int)
+    )
+
+
+def test_export_scores_raw_rows(fitted_alad, kdd_sample, tmp_path):
+    _, x_test, _ = kdd_sample
+    path = fitted_alad.export(tmp_path / "detector")
+    loaded = tf.saved_model.load(str(path))
+    served = loaded.serve(tf.constant(x_test[:300]))
+    np.testing.assert_allclose(
+        served["score"].numpy(), fitted_alad.decision_function(x_test[:300]), rtol=1e-5, atol=1e-5
+    )
+    np.testing.assert_array_equal(
+        served["is_anomaly"].numpy().astype(int), fitted_alad.predict(x_test[:300])
+    )
+
+
+def test_same_seed_same_scores(arrhythmia):
+    options = {"epochs": 3, "batch_size": 32, "random_state": 4, "contamination": 0.15}
+    first = BiGANDetector(**options).fit(arrhythmia.x_train)
+    second = BiGANDetector(**options).fit(arrhythmia.x_train)
+    assert first.score_ == "cross_e"
+    np.testing.assert_array_equal(first.decision_scores_, second.decision_scores_)
+    assert first.threshold_ == second.threshold_
+
+
+@pytest.mark.parametrize(
+    "x, message",
+    [
+        (np.zeros(274), r"X must be 2-D, of shape \(n_samples, n_features\); got shape \(274,\)"),
+        (np.zeros((5, 10)), r"X has 10 features, but the detector was fitted with 274"),
+        (np.full((5, 274), np.nan), r"X has 1370 missing or infinite values, in columns \[0, 1,"),
+        ([["a"] * 274], "X must hold numbers only"),
+    ],
+)
+def test_scoring_rejects_bad_rows(arrhythmia, x, message):
+    detector = ALADDetector(epochs=1, batch_size=32, random_state=1).fit(arrhythmia.x_train)
+    with pytest.raises(ValueError, match=message):
+        detector.decision_function(x)
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"contamination": 0.7}, r"Invalid contamination 0.7: expected a share in \(0, 0.5\]"),
+        ({"score": "l3"}, "Invalid score 'l3'. Expected one of: ch, l1, l2, fm."),
+        ({"epochs": 0}, "Invalid epochs 0: expected a whole number of 1 or more."),
+        ({"batch_size": 500}, "X has 226 rows, fewer than one batch of 500."),
+        ({"learning_rate": -1.0}, "Invalid learning_rate -1.0: expected a positive number"),
+    ],
+)
+def test_fit_rejects_bad_settings(arrhythmia, options, message):
+    with pytest.raises(ValueError, match=message):
+        ALADDetector(**options).fit(arrhythmia.x_train)
+
+
+def test_scoring_before_fit_fails(arrhythmia):
+    with pytest.raises(ValueError, match=r"This BiGANDetector is not fitted yet. Call fit\(X\)"):
+        BiGANDetector().predict(arrhythmia.x_test)
