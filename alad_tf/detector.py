@@ -17,6 +17,7 @@ import tempfile
 
 import keras
 import numpy as np
+from sklearn.base import BaseEstimator
 from sklearn.preprocessing import MinMaxScaler
 
 from alad_tf import evaluation, export, training
@@ -27,8 +28,12 @@ from alad_tf.models import MODELS, build_model
 ARCHITECTURE = "csv"
 
 
-class GANDetector:
+class GANDetector(BaseEstimator):
     """Base of the PyOD-style detectors; use `ALADDetector` or `BiGANDetector`.
+
+    Subclasses list every setting in their own `__init__` signature, because
+    scikit-learn's `get_params`, `set_params` and `clone` read the settings
+    from that signature.
 
     Args:
         contamination: Expected share of anomalies in the training rows,
@@ -57,7 +62,7 @@ class GANDetector:
     default_score = None
 
     def __init__(
-        self, contamination=0.1, score=None, epochs=None, batch_size=None,
+        self, *, contamination=0.1, score=None, epochs=None, batch_size=None,
         learning_rate=None, scale=True, random_state=None, verbose=0, logdir=None,
     ):
         self.contamination = contamination
@@ -239,14 +244,22 @@ class ALADDetector(GANDetector):
         enable_dzz: Whether the D_zz cycle term enters the generator and
             encoder losses, as `--enable_dzz`. Defaults to `False`.
         degree: Norm degree of the `fm` score, as `--d`. Defaults to 1.
-        **kwargs: The settings of `GANDetector`.
+        The other settings are those of `GANDetector`.
     """
 
     model_name = "alad"
     default_score = "fm"
 
-    def __init__(self, enable_dzz=False, degree=1, **kwargs):
-        super().__init__(**kwargs)
+    def __init__(
+        self, *, contamination=0.1, score=None, epochs=None, batch_size=None,
+        learning_rate=None, scale=True, random_state=None, verbose=0, logdir=None,
+        enable_dzz=False, degree=1,
+    ):
+        super().__init__(
+            contamination=contamination, score=score, epochs=epochs, batch_size=batch_size,
+            learning_rate=learning_rate, scale=scale, random_state=random_state,
+            verbose=verbose, logdir=logdir,
+        )
         self.enable_dzz = enable_dzz
         self.degree = degree
 
@@ -264,14 +277,22 @@ class BiGANDetector(GANDetector):
     Args:
         weight: Weight of the discriminator term, as `--w`. Defaults to 0.1.
         degree: Norm degree of both terms, as `--d`. Defaults to 1.
-        **kwargs: The settings of `GANDetector`.
+        The other settings are those of `GANDetector`.
     """
 
     model_name = "bigan"
     default_score = "cross_e"
 
-    def __init__(self, weight=0.1, degree=1, **kwargs):
-        super().__init__(**kwargs)
+    def __init__(
+        self, *, contamination=0.1, score=None, epochs=None, batch_size=None,
+        learning_rate=None, scale=True, random_state=None, verbose=0, logdir=None,
+        weight=0.1, degree=1,
+    ):
+        super().__init__(
+            contamination=contamination, score=score, epochs=epochs, batch_size=batch_size,
+            learning_rate=learning_rate, scale=scale, random_state=random_state,
+            verbose=verbose, logdir=logdir,
+        )
         self.weight = weight
         self.degree = degree
 

@@ -1,7 +1,10 @@
 import numpy as np
 import pytest
 import tensorflow as tf
+from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from alad_tf.data import load_dataset
 from alad_tf.detector import ALADDetector, BiGANDetector
@@ -119,3 +122,30 @@ def test_fit_rejects_bad_settings(arrhythmia, options, message):
 def test_scoring_before_fit_fails(arrhythmia):
     with pytest.raises(ValueError, match=r"This BiGANDetector is not fitted yet. Call fit\(X\)"):
         BiGANDetector().predict(arrhythmia.x_test)
+
+
+def test_clone_copies_every_setting():
+    detector = BiGANDetector(contamination=0.2, epochs=1, random_state=2, weight=0.3)
+    detector.set_params(degree=2)
+    params = detector.get_params()
+    assert params["contamination"] == 0.2
+    assert params["epochs"] == 1
+    assert params["random_state"] == 2
+    assert params["weight"] == 0.3
+    assert params["degree"] == 2
+    assert clone(detector).get_params() == params
+    assert repr(detector) == (
+        "BiGANDetector(contamination=0.2, degree=2, epochs=1, random_state=2, weight=0.3)"
+    )
+
+
+def test_detector_in_pipeline(arrhythmia):
+    options = {"epochs": 1, "batch_size": 32, "random_state": 3}
+    pipeline = make_pipeline(StandardScaler(), ALADDetector(**options, scale=False))
+    pipeline.fit(arrhythmia.x_train)
+    standardized = StandardScaler().fit_transform(arrhythmia.x_train)
+    alone = ALADDetector(**options, scale=False).fit(standardized)
+    np.testing.assert_array_equal(
+        pipeline.decision_function(arrhythmia.x_train), alone.decision_scores_
+    )
+    assert pipeline.predict(arrhythmia.x_train).sum() == alone.labels_.sum()
