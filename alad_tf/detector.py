@@ -12,6 +12,7 @@ features, as `--dataset csv` does.
 """
 
 import math
+import numbers
 import random
 import tempfile
 
@@ -26,6 +27,30 @@ from alad_tf.models import MODELS, build_model
 
 # The networks and hyperparameters of `--dataset csv`.
 ARCHITECTURE = "csv"
+
+# NumPy seeds its generator with at most 32 bits.
+MAX_SEED = 2**32 - 1
+
+
+def _is_whole_number(value):
+    # bool is an int subclass, but epochs=True is a mistake, not one epoch.
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_real_number(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _check_flag(name, value):
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"Invalid {name} {value!r}: expected True or False.")
+
+
+def _check_degree(degree):
+    if not _is_whole_number(degree) or degree < 1:
+        raise ValueError(
+            f"Invalid degree {degree!r}: expected a whole number of 1 or more, as --d."
+        )
 
 
 class GANDetector(BaseEstimator):
@@ -50,8 +75,8 @@ class GANDetector(BaseEstimator):
         scale: Whether features are MinMax-scaled with the range of the
             training rows. Defaults to `True`.
         random_state: Seed of Python, NumPy and TensorFlow, of shuffling and
-            of latent sampling, as `--rd`. Defaults to `None` (not
-            reproducible).
+            of latent sampling, as `--rd`: a whole number from 0 to
+            2**32 - 1. Defaults to `None` (not reproducible).
         verbose: 1 shows a progress bar on a terminal or in a notebook, 0
             hides it. Defaults to 0.
         logdir: Folder of the TensorBoard event files. Defaults to `None`,
@@ -78,10 +103,13 @@ class GANDetector(BaseEstimator):
     def _model_options(self):
         return {}
 
+    def _check_model_settings(self):
+        """Raise `ValueError` for an invalid setting of the subclass's model."""
+
     def _check_settings(self, score_names):
-        if not 0.0 < self.contamination <= 0.5:
+        if not _is_real_number(self.contamination) or not 0.0 < self.contamination <= 0.5:
             raise ValueError(
-                f"Invalid contamination {self.contamination}: expected a share in (0, 0.5], "
+                f"Invalid contamination {self.contamination!r}: expected a share in (0, 0.5], "
                 f"for example 0.1."
             )
         if self.score not in (None, *score_names):
@@ -90,15 +118,31 @@ class GANDetector(BaseEstimator):
             )
         for name in ("epochs", "batch_size"):
             value = getattr(self, name)
-            if value is not None and (not isinstance(value, (int, np.integer)) or value < 1):
+            if value is not None and (not _is_whole_number(value) or value < 1):
                 raise ValueError(f"Invalid {name} {value!r}: expected a whole number of 1 or more.")
         if self.learning_rate is not None and not (
-            math.isfinite(self.learning_rate) and self.learning_rate > 0
+            _is_real_number(self.learning_rate)
+            and math.isfinite(self.learning_rate)
+            and self.learning_rate > 0
         ):
             raise ValueError(
-                f"Invalid learning_rate {self.learning_rate}: expected a positive number, "
+                f"Invalid learning_rate {self.learning_rate!r}: expected a positive number, "
                 f"for example 1e-5."
             )
+        if self.random_state is not None and not (
+            _is_whole_number(self.random_state) and 0 <= self.random_state <= MAX_SEED
+        ):
+            raise ValueError(
+                f"Invalid random_state {self.random_state!r}: expected None or a whole number "
+                f"from 0 to 2**32 - 1. NumPy RandomState and Generator objects are not "
+                f"supported."
+            )
+        if self.verbose not in (0, 1):
+            raise ValueError(
+                f"Invalid verbose {self.verbose!r}: expected 0 (silent) or 1 (progress bar)."
+            )
+        _check_flag("scale", self.scale)
+        self._check_model_settings()
 
     def _rows(self, x, width=None):
         """Return `x` as a 2-D float32 array of finite values, `width` columns wide if given."""
@@ -141,7 +185,9 @@ class GANDetector(BaseEstimator):
         del y
         self._check_settings(MODELS[self.model_name].score_names)
         rows = self._rows(X)
-        seed = self.random_state
+        # Keras 3.15 accepts only a Python int as a seed, not a NumPy integer.
+        model_seed = None if self.random_state is None else int(self.random_state)
+        seed = model_seed
         if seed is None:
             # Shuffling needs a seed, so without random_state each fit draws a new one.
             seed = random.SystemRandom().randrange(2**31)
@@ -151,7 +197,7 @@ class GANDetector(BaseEstimator):
         self.scaler_ = MinMaxScaler().fit(rows) if self.scale else None
         features = rows if self.scaler_ is None else self.scaler_.transform(rows).astype(np.float32)
         model, hyperparameters = build_model(
-            self.model_name, ARCHITECTURE, features.shape[1], seed=self.random_state,
+            self.model_name, ARCHITECTURE, features.shape[1], seed=model_seed,
             **self._model_options(),
         )
         batch_size = self.batch_size or hyperparameters["batch_size"]
@@ -163,7 +209,9 @@ class GANDetector(BaseEstimator):
         epochs = self.epochs or default_epochs(
             self.model_name, ARCHITECTURE, len(rows), batch_size
         )
-        model.compile(learning_rate=self.learning_rate or hyperparameters["learning_rate"],
+        # Keras 3.15 rejects an int learning rate such as 1, so pass a float.
+        learning_rate = float(self.learning_rate or hyperparameters["learning_rate"])
+        model.compile(learning_rate=learning_rate,
                       steps_per_execution=training.STEPS_PER_EXECUTION)
 
         with tempfile.TemporaryDirectory(prefix="alad_tf_") as scratch:
@@ -263,8 +311,12 @@ class ALADDetector(GANDetector):
         self.enable_dzz = enable_dzz
         self.degree = degree
 
+    def _check_model_settings(self):
+        _check_flag("enable_dzz", self.enable_dzz)
+        _check_degree(self.degree)
+
     def _model_options(self):
-        return {"enable_dzz": self.enable_dzz, "score_degree": self.degree}
+        return {"enable_dzz": bool(self.enable_dzz), "score_degree": int(self.degree)}
 
 
 class BiGANDetector(GANDetector):
@@ -296,6 +348,13 @@ class BiGANDetector(GANDetector):
         self.weight = weight
         self.degree = degree
 
+    def _check_model_settings(self):
+        if not _is_real_number(self.weight) or not 0.0 <= self.weight <= 1.0:
+            raise ValueError(
+                f"Invalid weight {self.weight!r}: expected a weight in [0, 1], as --w."
+            )
+        _check_degree(self.degree)
+
     def _model_options(self):
         method = "fm" if (self.score or self.default_score) == "fm" else "cross-e"
-        return {"weight": self.weight, "score_degree": self.degree, "method": method}
+        return {"weight": float(self.weight), "score_degree": int(self.degree), "method": method}

@@ -112,11 +112,34 @@ def test_scoring_rejects_bad_rows(arrhythmia, x, message):
         ({"epochs": 0}, "Invalid epochs 0: expected a whole number of 1 or more."),
         ({"batch_size": 500}, "X has 226 rows, fewer than one batch of 500."),
         ({"learning_rate": -1.0}, "Invalid learning_rate -1.0: expected a positive number"),
+        ({"contamination": None}, r"Invalid contamination None: expected a share in \(0, 0.5\]"),
+        ({"epochs": True}, "Invalid epochs True: expected a whole number of 1 or more."),
+        ({"learning_rate": "1e-5"}, "Invalid learning_rate '1e-5': expected a positive number"),
+        ({"random_state": -1}, r"Invalid random_state -1: expected None or a whole number from 0"),
+        ({"random_state": np.random.RandomState(0)}, "RandomState and Generator objects are not"),
+        ({"verbose": "yes"}, r"Invalid verbose 'yes': expected 0 \(silent\) or 1"),
+        ({"scale": "no"}, "Invalid scale 'no': expected True or False."),
+        ({"enable_dzz": "no"}, "Invalid enable_dzz 'no': expected True or False."),
+        ({"degree": 0}, "Invalid degree 0: expected a whole number of 1 or more, as --d."),
     ],
 )
 def test_fit_rejects_bad_settings(arrhythmia, options, message):
+    # One short epoch, so that a setting accepted by mistake fails the test quickly.
     with pytest.raises(ValueError, match=message):
-        ALADDetector(**options).fit(arrhythmia.x_train)
+        ALADDetector(**{"epochs": 1, "batch_size": 32, **options}).fit(arrhythmia.x_train)
+
+
+def test_bigan_rejects_bad_weight(arrhythmia):
+    message = r"Invalid weight 2: expected a weight in \[0, 1\], as --w."
+    with pytest.raises(ValueError, match=message):
+        BiGANDetector(epochs=1, batch_size=32, weight=2).fit(arrhythmia.x_train)
+
+
+def test_fit_accepts_numpy_settings(arrhythmia):
+    options = {"epochs": 1, "batch_size": 32, "learning_rate": 1}
+    numpy_seed = ALADDetector(**options, random_state=np.int64(5)).fit(arrhythmia.x_train)
+    int_seed = ALADDetector(**options, random_state=5).fit(arrhythmia.x_train)
+    np.testing.assert_array_equal(numpy_seed.decision_scores_, int_seed.decision_scores_)
 
 
 def test_scoring_before_fit_fails(arrhythmia):
