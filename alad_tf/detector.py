@@ -157,6 +157,10 @@ class GANDetector(BaseEstimator):
             raise ValueError(
                 f"X must be 2-D, of shape (n_samples, n_features); got shape {rows.shape}."
             )
+        if rows.shape[1] == 0:
+            raise ValueError(
+                f"X has no features: expected at least one column, got shape {rows.shape}."
+            )
         if width is not None and rows.shape[1] != width:
             raise ValueError(
                 f"X has {rows.shape[1]} features, but the detector was fitted with {width}: "
@@ -194,10 +198,8 @@ class GANDetector(BaseEstimator):
         else:
             keras.utils.set_random_seed(seed)
 
-        self.scaler_ = MinMaxScaler().fit(rows) if self.scale else None
-        features = rows if self.scaler_ is None else self.scaler_.transform(rows).astype(np.float32)
         model, hyperparameters = build_model(
-            self.model_name, ARCHITECTURE, features.shape[1], seed=model_seed,
+            self.model_name, ARCHITECTURE, rows.shape[1], seed=model_seed,
             **self._model_options(),
         )
         batch_size = self.batch_size or hyperparameters["batch_size"]
@@ -206,6 +208,8 @@ class GANDetector(BaseEstimator):
                 f"X has {len(rows)} rows, fewer than one batch of {batch_size}. Pass more rows "
                 f"or a smaller batch_size."
             )
+        self.scaler_ = MinMaxScaler().fit(rows) if self.scale else None
+        features = rows if self.scaler_ is None else self.scaler_.transform(rows).astype(np.float32)
         epochs = self.epochs or default_epochs(
             self.model_name, ARCHITECTURE, len(rows), batch_size
         )
@@ -243,7 +247,8 @@ class GANDetector(BaseEstimator):
         """Return every score of the model for `X`, by name (higher is more anomalous)."""
         self._check_fitted()
         rows = self._rows(X, width=self.n_features_in_)
-        if self.scaler_ is not None:
+        # MinMaxScaler.transform rejects zero rows, which get empty scores as with scale=False.
+        if self.scaler_ is not None and len(rows) > 0:
             rows = self.scaler_.transform(rows).astype(np.float32)
         scores, _ = evaluation.Scorer(self.model_, batch_size=1024).score(rows)
         return scores

@@ -142,6 +142,27 @@ def test_fit_accepts_numpy_settings(arrhythmia):
     np.testing.assert_array_equal(numpy_seed.decision_scores_, int_seed.decision_scores_)
 
 
+@pytest.mark.parametrize("scale", [True, False])
+def test_scoring_zero_rows(arrhythmia, scale):
+    detector = BiGANDetector(epochs=1, batch_size=32, random_state=1, scale=scale)
+    detector.fit(arrhythmia.x_train)
+    no_rows = np.zeros((0, 274), np.float32)
+    assert detector.decision_function(no_rows).shape == (0,)
+    assert detector.predict(no_rows).shape == (0,)
+
+
+@pytest.mark.parametrize(
+    "x, message",
+    [
+        (np.zeros((0, 274)), "X has 0 rows, fewer than one batch of 32."),
+        (np.zeros((226, 0)), r"X has no features: expected at least one column, got shape \(226,"),
+    ],
+)
+def test_fit_rejects_empty_array(x, message):
+    with pytest.raises(ValueError, match=message):
+        ALADDetector(epochs=1, batch_size=32).fit(x)
+
+
 def test_scoring_before_fit_fails(arrhythmia):
     with pytest.raises(ValueError, match=r"This BiGANDetector is not fitted yet. Call fit\(X\)"):
         BiGANDetector().predict(arrhythmia.x_test)
