@@ -80,6 +80,13 @@ def test_export_scores_raw_rows(fitted_alad, kdd_sample, tmp_path):
     )
 
 
+def test_export_rejects_existing_folder(arrhythmia, tmp_path):
+    detector = ALADDetector(epochs=1, batch_size=32, random_state=1).fit(arrhythmia.x_train)
+    message = "already exists. Choose another path or remove it first."
+    with pytest.raises(FileExistsError, match=message):
+        detector.export(tmp_path)
+
+
 def test_same_seed_same_scores(arrhythmia):
     options = {"epochs": 3, "batch_size": 32, "random_state": 4, "contamination": 0.15}
     first = BiGANDetector(**options).fit(arrhythmia.x_train)
