@@ -12,11 +12,13 @@ features, as `--dataset csv` does.
 """
 
 import math
+import numbers
 import random
 import tempfile
 
 import keras
 import numpy as np
+from sklearn.base import BaseEstimator
 from sklearn.preprocessing import MinMaxScaler
 
 from alad_tf import evaluation, export, training
@@ -26,9 +28,37 @@ from alad_tf.models import MODELS, build_model
 # The networks and hyperparameters of `--dataset csv`.
 ARCHITECTURE = "csv"
 
+# NumPy seeds its generator with at most 32 bits.
+MAX_SEED = 2**32 - 1
 
-class GANDetector:
+
+def _is_whole_number(value):
+    # bool is an int subclass, but epochs=True is a mistake, not one epoch.
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_real_number(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _check_flag(name, value):
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"Invalid {name} {value!r}: expected True or False.")
+
+
+def _check_degree(degree):
+    if not _is_whole_number(degree) or degree < 1:
+        raise ValueError(
+            f"Invalid degree {degree!r}: expected a whole number of 1 or more, as --d."
+        )
+
+
+class GANDetector(BaseEstimator):
     """Base of the PyOD-style detectors; use `ALADDetector` or `BiGANDetector`.
+
+    Subclasses list every setting in their own `__init__` signature, because
+    scikit-learn's `get_params`, `set_params` and `clone` read the settings
+    from that signature.
 
     Args:
         contamination: Expected share of anomalies in the training rows,
@@ -45,8 +75,8 @@ class GANDetector:
         scale: Whether features are MinMax-scaled with the range of the
             training rows. Defaults to `True`.
         random_state: Seed of Python, NumPy and TensorFlow, of shuffling and
-            of latent sampling, as `--rd`. Defaults to `None` (not
-            reproducible).
+            of latent sampling, as `--rd`: a whole number from 0 to
+            2**32 - 1. Defaults to `None` (not reproducible).
         verbose: 1 shows a progress bar on a terminal or in a notebook, 0
             hides it. Defaults to 0.
         logdir: Folder of the TensorBoard event files. Defaults to `None`,
@@ -57,7 +87,7 @@ class GANDetector:
     default_score = None
 
     def __init__(
-        self, contamination=0.1, score=None, epochs=None, batch_size=None,
+        self, *, contamination=0.1, score=None, epochs=None, batch_size=None,
         learning_rate=None, scale=True, random_state=None, verbose=0, logdir=None,
     ):
         self.contamination = contamination
@@ -73,10 +103,13 @@ class GANDetector:
     def _model_options(self):
         return {}
 
+    def _check_model_settings(self):
+        """Raise `ValueError` for an invalid setting of the subclass's model."""
+
     def _check_settings(self, score_names):
-        if not 0.0 < self.contamination <= 0.5:
+        if not _is_real_number(self.contamination) or not 0.0 < self.contamination <= 0.5:
             raise ValueError(
-                f"Invalid contamination {self.contamination}: expected a share in (0, 0.5], "
+                f"Invalid contamination {self.contamination!r}: expected a share in (0, 0.5], "
                 f"for example 0.1."
             )
         if self.score not in (None, *score_names):
@@ -85,15 +118,31 @@ class GANDetector:
             )
         for name in ("epochs", "batch_size"):
             value = getattr(self, name)
-            if value is not None and (not isinstance(value, (int, np.integer)) or value < 1):
+            if value is not None and (not _is_whole_number(value) or value < 1):
                 raise ValueError(f"Invalid {name} {value!r}: expected a whole number of 1 or more.")
         if self.learning_rate is not None and not (
-            math.isfinite(self.learning_rate) and self.learning_rate > 0
+            _is_real_number(self.learning_rate)
+            and math.isfinite(self.learning_rate)
+            and self.learning_rate > 0
         ):
             raise ValueError(
-                f"Invalid learning_rate {self.learning_rate}: expected a positive number, "
+                f"Invalid learning_rate {self.learning_rate!r}: expected a positive number, "
                 f"for example 1e-5."
             )
+        if self.random_state is not None and not (
+            _is_whole_number(self.random_state) and 0 <= self.random_state <= MAX_SEED
+        ):
+            raise ValueError(
+                f"Invalid random_state {self.random_state!r}: expected None or a whole number "
+                f"from 0 to 2**32 - 1. NumPy RandomState and Generator objects are not "
+                f"supported."
+            )
+        if self.verbose not in (0, 1):
+            raise ValueError(
+                f"Invalid verbose {self.verbose!r}: expected 0 (silent) or 1 (progress bar)."
+            )
+        _check_flag("scale", self.scale)
+        self._check_model_settings()
 
     def _rows(self, x, width=None):
         """Return `x` as a 2-D float32 array of finite values, `width` columns wide if given."""
@@ -107,6 +156,10 @@ class GANDetector:
         if rows.ndim != 2:
             raise ValueError(
                 f"X must be 2-D, of shape (n_samples, n_features); got shape {rows.shape}."
+            )
+        if rows.shape[1] == 0:
+            raise ValueError(
+                f"X has no features: expected at least one column, got shape {rows.shape}."
             )
         if width is not None and rows.shape[1] != width:
             raise ValueError(
@@ -136,17 +189,17 @@ class GANDetector:
         del y
         self._check_settings(MODELS[self.model_name].score_names)
         rows = self._rows(X)
-        seed = self.random_state
+        # Keras 3.15 accepts only a Python int as a seed, not a NumPy integer.
+        model_seed = None if self.random_state is None else int(self.random_state)
+        seed = model_seed
         if seed is None:
             # Shuffling needs a seed, so without random_state each fit draws a new one.
             seed = random.SystemRandom().randrange(2**31)
         else:
             keras.utils.set_random_seed(seed)
 
-        self.scaler_ = MinMaxScaler().fit(rows) if self.scale else None
-        features = rows if self.scaler_ is None else self.scaler_.transform(rows).astype(np.float32)
         model, hyperparameters = build_model(
-            self.model_name, ARCHITECTURE, features.shape[1], seed=self.random_state,
+            self.model_name, ARCHITECTURE, rows.shape[1], seed=model_seed,
             **self._model_options(),
         )
         batch_size = self.batch_size or hyperparameters["batch_size"]
@@ -155,10 +208,14 @@ class GANDetector:
                 f"X has {len(rows)} rows, fewer than one batch of {batch_size}. Pass more rows "
                 f"or a smaller batch_size."
             )
+        self.scaler_ = MinMaxScaler().fit(rows) if self.scale else None
+        features = rows if self.scaler_ is None else self.scaler_.transform(rows).astype(np.float32)
         epochs = self.epochs or default_epochs(
             self.model_name, ARCHITECTURE, len(rows), batch_size
         )
-        model.compile(learning_rate=self.learning_rate or hyperparameters["learning_rate"],
+        # Keras 3.15 rejects an int learning rate such as 1, so pass a float.
+        learning_rate = float(self.learning_rate or hyperparameters["learning_rate"])
+        model.compile(learning_rate=learning_rate,
                       steps_per_execution=training.STEPS_PER_EXECUTION)
 
         with tempfile.TemporaryDirectory(prefix="alad_tf_") as scratch:
@@ -190,7 +247,8 @@ class GANDetector:
         """Return every score of the model for `X`, by name (higher is more anomalous)."""
         self._check_fitted()
         rows = self._rows(X, width=self.n_features_in_)
-        if self.scaler_ is not None:
+        # MinMaxScaler.transform rejects zero rows, which get empty scores as with scale=False.
+        if self.scaler_ is not None and len(rows) > 0:
             rows = self.scaler_.transform(rows).astype(np.float32)
         scores, _ = evaluation.Scorer(self.model_, batch_size=1024).score(rows)
         return scores
@@ -239,19 +297,31 @@ class ALADDetector(GANDetector):
         enable_dzz: Whether the D_zz cycle term enters the generator and
             encoder losses, as `--enable_dzz`. Defaults to `False`.
         degree: Norm degree of the `fm` score, as `--d`. Defaults to 1.
-        **kwargs: The settings of `GANDetector`.
+        The other settings are those of `GANDetector`.
     """
 
     model_name = "alad"
     default_score = "fm"
 
-    def __init__(self, enable_dzz=False, degree=1, **kwargs):
-        super().__init__(**kwargs)
+    def __init__(
+        self, *, contamination=0.1, score=None, epochs=None, batch_size=None,
+        learning_rate=None, scale=True, random_state=None, verbose=0, logdir=None,
+        enable_dzz=False, degree=1,
+    ):
+        super().__init__(
+            contamination=contamination, score=score, epochs=epochs, batch_size=batch_size,
+            learning_rate=learning_rate, scale=scale, random_state=random_state,
+            verbose=verbose, logdir=logdir,
+        )
         self.enable_dzz = enable_dzz
         self.degree = degree
 
+    def _check_model_settings(self):
+        _check_flag("enable_dzz", self.enable_dzz)
+        _check_degree(self.degree)
+
     def _model_options(self):
-        return {"enable_dzz": self.enable_dzz, "score_degree": self.degree}
+        return {"enable_dzz": bool(self.enable_dzz), "score_degree": int(self.degree)}
 
 
 class BiGANDetector(GANDetector):
@@ -264,17 +334,32 @@ class BiGANDetector(GANDetector):
     Args:
         weight: Weight of the discriminator term, as `--w`. Defaults to 0.1.
         degree: Norm degree of both terms, as `--d`. Defaults to 1.
-        **kwargs: The settings of `GANDetector`.
+        The other settings are those of `GANDetector`.
     """
 
     model_name = "bigan"
     default_score = "cross_e"
 
-    def __init__(self, weight=0.1, degree=1, **kwargs):
-        super().__init__(**kwargs)
+    def __init__(
+        self, *, contamination=0.1, score=None, epochs=None, batch_size=None,
+        learning_rate=None, scale=True, random_state=None, verbose=0, logdir=None,
+        weight=0.1, degree=1,
+    ):
+        super().__init__(
+            contamination=contamination, score=score, epochs=epochs, batch_size=batch_size,
+            learning_rate=learning_rate, scale=scale, random_state=random_state,
+            verbose=verbose, logdir=logdir,
+        )
         self.weight = weight
         self.degree = degree
 
+    def _check_model_settings(self):
+        if not _is_real_number(self.weight) or not 0.0 <= self.weight <= 1.0:
+            raise ValueError(
+                f"Invalid weight {self.weight!r}: expected a weight in [0, 1], as --w."
+            )
+        _check_degree(self.degree)
+
     def _model_options(self):
         method = "fm" if (self.score or self.default_score) == "fm" else "cross-e"
-        return {"weight": self.weight, "score_degree": self.degree, "method": method}
+        return {"weight": float(self.weight), "score_degree": int(self.degree), "method": method}

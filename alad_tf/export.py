@@ -127,8 +127,7 @@ def export_saved_model(
     path = Path(path)
     if path.exists():
         raise FileExistsError(
-            f"Export folder {path} already exists. Choose another --export_dir or "
-            f"remove it first."
+            f"Export folder {path} already exists. Choose another path or remove it first."
         )
     if primary_score not in model.score_names:
         raise ValueError(

@@ -1,7 +1,10 @@
 import numpy as np
 import pytest
 import tensorflow as tf
+from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from alad_tf.data import load_dataset
 from alad_tf.detector import ALADDetector, BiGANDetector
@@ -77,6 +80,13 @@ def test_export_scores_raw_rows(fitted_alad, kdd_sample, tmp_path):
     )
 
 
+def test_export_rejects_existing_folder(arrhythmia, tmp_path):
+    detector = ALADDetector(epochs=1, batch_size=32, random_state=1).fit(arrhythmia.x_train)
+    message = "already exists. Choose another path or remove it first."
+    with pytest.raises(FileExistsError, match=message):
+        detector.export(tmp_path)
+
+
 def test_same_seed_same_scores(arrhythmia):
     options = {"epochs": 3, "batch_size": 32, "random_state": 4, "contamination": 0.15}
     first = BiGANDetector(**options).fit(arrhythmia.x_train)
@@ -109,13 +119,84 @@ def test_scoring_rejects_bad_rows(arrhythmia, x, message):
         ({"epochs": 0}, "Invalid epochs 0: expected a whole number of 1 or more."),
         ({"batch_size": 500}, "X has 226 rows, fewer than one batch of 500."),
         ({"learning_rate": -1.0}, "Invalid learning_rate -1.0: expected a positive number"),
+        ({"contamination": None}, r"Invalid contamination None: expected a share in \(0, 0.5\]"),
+        ({"epochs": True}, "Invalid epochs True: expected a whole number of 1 or more."),
+        ({"learning_rate": "1e-5"}, "Invalid learning_rate '1e-5': expected a positive number"),
+        ({"random_state": -1}, r"Invalid random_state -1: expected None or a whole number from 0"),
+        ({"random_state": np.random.RandomState(0)}, "RandomState and Generator objects are not"),
+        ({"verbose": "yes"}, r"Invalid verbose 'yes': expected 0 \(silent\) or 1"),
+        ({"scale": "no"}, "Invalid scale 'no': expected True or False."),
+        ({"enable_dzz": "no"}, "Invalid enable_dzz 'no': expected True or False."),
+        ({"degree": 0}, "Invalid degree 0: expected a whole number of 1 or more, as --d."),
     ],
 )
 def test_fit_rejects_bad_settings(arrhythmia, options, message):
+    # One short epoch, so that a setting accepted by mistake fails the test quickly.
     with pytest.raises(ValueError, match=message):
-        ALADDetector(**options).fit(arrhythmia.x_train)
+        ALADDetector(**{"epochs": 1, "batch_size": 32, **options}).fit(arrhythmia.x_train)
+
+
+def test_bigan_rejects_bad_weight(arrhythmia):
+    message = r"Invalid weight 2: expected a weight in \[0, 1\], as --w."
+    with pytest.raises(ValueError, match=message):
+        BiGANDetector(epochs=1, batch_size=32, weight=2).fit(arrhythmia.x_train)
+
+
+def test_fit_accepts_numpy_settings(arrhythmia):
+    options = {"epochs": 1, "batch_size": 32, "learning_rate": 1}
+    numpy_seed = ALADDetector(**options, random_state=np.int64(5)).fit(arrhythmia.x_train)
+    int_seed = ALADDetector(**options, random_state=5).fit(arrhythmia.x_train)
+    np.testing.assert_array_equal(numpy_seed.decision_scores_, int_seed.decision_scores_)
+
+
+@pytest.mark.parametrize("scale", [True, False])
+def test_scoring_zero_rows(arrhythmia, scale):
+    detector = BiGANDetector(epochs=1, batch_size=32, random_state=1, scale=scale)
+    detector.fit(arrhythmia.x_train)
+    no_rows = np.zeros((0, 274), np.float32)
+    assert detector.decision_function(no_rows).shape == (0,)
+    assert detector.predict(no_rows).shape == (0,)
+
+
+@pytest.mark.parametrize(
+    "x, message",
+    [
+        (np.zeros((0, 274)), "X has 0 rows, fewer than one batch of 32."),
+        (np.zeros((226, 0)), r"X has no features: expected at least one column, got shape \(226,"),
+    ],
+)
+def test_fit_rejects_empty_array(x, message):
+    with pytest.raises(ValueError, match=message):
+        ALADDetector(epochs=1, batch_size=32).fit(x)
 
 
 def test_scoring_before_fit_fails(arrhythmia):
     with pytest.raises(ValueError, match=r"This BiGANDetector is not fitted yet. Call fit\(X\)"):
         BiGANDetector().predict(arrhythmia.x_test)
+
+
+def test_clone_copies_every_setting():
+    detector = BiGANDetector(contamination=0.2, epochs=1, random_state=2, weight=0.3)
+    detector.set_params(degree=2)
+    params = detector.get_params()
+    assert params["contamination"] == 0.2
+    assert params["epochs"] == 1
+    assert params["random_state"] == 2
+    assert params["weight"] == 0.3
+    assert params["degree"] == 2
+    assert clone(detector).get_params() == params
+    assert repr(detector) == (
+        "BiGANDetector(contamination=0.2, degree=2, epochs=1, random_state=2, weight=0.3)"
+    )
+
+
+def test_detector_in_pipeline(arrhythmia):
+    options = {"epochs": 1, "batch_size": 32, "random_state": 3}
+    pipeline = make_pipeline(StandardScaler(), ALADDetector(**options, scale=False))
+    pipeline.fit(arrhythmia.x_train)
+    standardized = StandardScaler().fit_transform(arrhythmia.x_train)
+    alone = ALADDetector(**options, scale=False).fit(standardized)
+    np.testing.assert_array_equal(
+        pipeline.decision_function(arrhythmia.x_train), alone.decision_scores_
+    )
+    assert pipeline.predict(arrhythmia.x_train).sum() == alone.labels_.sum()
