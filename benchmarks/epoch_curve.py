@@ -64,9 +64,10 @@ def main(argv):
     class TestScoring(keras.callbacks.Callback):
         """Score the test set after every `every` epochs and keep the metrics."""
 
-        def __init__(self, seed, splits, every, writer, scorer_batch=1024):
+        def __init__(self, seed, splits, every, writer, handle, scorer_batch=1024):
             super().__init__()
             self.seed, self.splits, self.every, self.writer = seed, splits, every, writer
+            self.handle = handle
             self.scorer_batch = scorer_batch
             self.train_seconds = 0.0
             self.epoch_start = None
@@ -91,6 +92,8 @@ def main(argv):
                     "training_seconds": f"{self.train_seconds:.1f}",
                 })
                 summary.append(f"{name} F1 {values['f1']:.4f} AUPRC {values['auprc']:.4f}")
+            # A curve stopped part-way keeps the rows it has scored.
+            self.handle.flush()
             print(
                 f"{FLAGS.model}.{FLAGS.dataset} rd{self.seed} epoch {epoch + 1} "
                 f"({self.train_seconds:.0f} s training): {', '.join(summary)}",
@@ -117,9 +120,8 @@ def main(argv):
                     model, splits.x_train, epochs=config.nb_epochs, batch_size=config.batch_size,
                     seed=seed, checkpoint_dir=os.path.join(scratch, "checkpoints"),
                     tensorboard_dir=scratch, run_name=f"{FLAGS.model}.{FLAGS.dataset}.rd{seed}",
-                    extra_callbacks=[TestScoring(seed, splits, FLAGS.every, writer)],
+                    extra_callbacks=[TestScoring(seed, splits, FLAGS.every, writer, handle)],
                 )
-            handle.flush()
 
 
 if __name__ == "__main__":
