@@ -237,6 +237,28 @@ class GANDetector(BaseEstimator):
         self.labels_ = (self.decision_scores_ >= self.threshold_).astype(int)
         return self
 
+    def __getstate__(self):
+        # The Keras model cannot be pickled (its networks are constructor
+        # arguments without a config), so a pickle stores its weights instead.
+        # A copy, because object.__getstate__ returns the instance's own __dict__.
+        state = dict(super().__getstate__())
+        model = state.pop("model_", None)
+        if model is not None:
+            state["_model_weights"] = [weight.numpy() for weight in model.weights]
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        weights = state.pop("_model_weights", None)
+        super().__setstate__(state)
+        if weights is not None:
+            # The same construction gives the same weight order.
+            model, _ = build_model(
+                self.model_name, ARCHITECTURE, self.n_features_in_, **self._model_options()
+            )
+            model.set_weights(weights)
+            self.model_ = model
+
     def _check_fitted(self):
         if not hasattr(self, "model_"):
             raise ValueError(

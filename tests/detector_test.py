@@ -96,6 +96,18 @@ def test_same_seed_same_scores(arrhythmia):
     assert first.threshold_ == second.threshold_
 
 
+def test_bigan_pickle_round_trip(arrhythmia):
+    import copy
+    import pickle
+
+    detector = BiGANDetector(epochs=2, batch_size=32, random_state=2).fit(arrhythmia.x_train)
+    for restored in (pickle.loads(pickle.dumps(detector)), copy.deepcopy(detector)):
+        np.testing.assert_array_equal(
+            restored.decision_function(arrhythmia.x_test),
+            detector.decision_function(arrhythmia.x_test),
+        )
+
+
 @pytest.mark.parametrize(
     "x, message",
     [
@@ -200,3 +212,16 @@ def test_detector_in_pipeline(arrhythmia):
         pipeline.decision_function(arrhythmia.x_train), alone.decision_scores_
     )
     assert pipeline.predict(arrhythmia.x_train).sum() == alone.labels_.sum()
+
+
+def test_pickle_keeps_fitted_detector(fitted_alad, kdd_sample):
+    import pickle
+
+    _, x_test, _ = kdd_sample
+    restored = pickle.loads(pickle.dumps(fitted_alad))
+    assert restored.threshold_ == fitted_alad.threshold_
+    assert restored.get_params() == fitted_alad.get_params()
+    np.testing.assert_array_equal(
+        restored.decision_function(x_test), fitted_alad.decision_function(x_test)
+    )
+    np.testing.assert_array_equal(restored.predict(x_test), fitted_alad.predict(x_test))
