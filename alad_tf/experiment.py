@@ -7,6 +7,7 @@ call directly with a `RunConfig`.
 import dataclasses
 import json
 import math
+import numbers
 import shutil
 import time
 from pathlib import Path
@@ -110,6 +111,17 @@ class RunConfig:
             raise ValueError(
                 f"Unknown model {self.model!r}. Expected one of: {', '.join(sorted(MODELS))}."
             )
+        for name in ("rd", "nb_epochs", "batch_size"):
+            value = getattr(self, name)
+            # bool is an int subclass, but rd=True is a mistake.
+            if (value is None and name != "rd") or (
+                isinstance(value, numbers.Integral) and not isinstance(value, bool)
+            ):
+                continue
+            hint = " For several seeds, call alad_tf.experiments.run_seeds." if name == "rd" else ""
+            raise ValueError(f"Invalid --{name} {value!r}: expected a whole number.{hint}")
+        if self.rd < 0:
+            raise ValueError(f"Invalid --rd {self.rd}: expected 0 or more.")
         if self.nb_epochs is not None and self.nb_epochs < 0:
             raise ValueError(f"Invalid --nb_epochs {self.nb_epochs}: expected 0 or more.")
         if self.batch_size is not None and self.batch_size < 1:
@@ -239,6 +251,10 @@ def prepare_experiment(config):
     """
     config = dataclasses.replace(config)
     config.validate()
+    # Keras takes only Python ints as seeds, and JSON cannot write NumPy integers.
+    for name in ("rd", "nb_epochs", "batch_size"):
+        if getattr(config, name) is not None:
+            setattr(config, name, int(getattr(config, name)))
 
     # Seeds Python, NumPy and TensorFlow; shuffling and latent sampling take
     # their own seeds from --rd.

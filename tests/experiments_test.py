@@ -243,3 +243,33 @@ def test_report_separates_settings_and_repeated_seeds(tmp_path):
     # rd1 was run twice with d=1: its latest run (rd1_2) counts once.
     assert "| alad | `fm_w0.1_sn0_dzz0_es0_test_percentile/label0` | 10 | default | fm | 2 | 0.6500 ± 0.0707 |" in text
     assert "| alad | `fm_w0.1_sn0_dzz0_es0_test_percentile/label0` (d=2) | 10 | default | fm | 1 | 0.9000 |" in text
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"rd": "1,2"}, r"Invalid --rd '1,2': expected a whole number. For several seeds, call "),
+        ({"rd": None}, "Invalid --rd None: expected a whole number."),
+        ({"rd": True}, "Invalid --rd True: expected a whole number."),
+        ({"nb_epochs": 1.5}, "Invalid --nb_epochs 1.5: expected a whole number."),
+        ({"batch_size": "32"}, "Invalid --batch_size '32': expected a whole number."),
+    ],
+)
+def test_run_config_rejects_non_integers(options, message):
+    with pytest.raises(ValueError, match=message):
+        RunConfig(dataset="arrhythmia", **options).validate()
+
+
+def test_prepare_accepts_numpy_integers(data_dir):
+    import numpy as np
+
+    from alad_tf.experiment import prepare_experiment
+
+    config = RunConfig(
+        dataset="arrhythmia", data_dir=str(data_dir), rd=np.int64(3), nb_epochs=np.int64(1),
+        batch_size=np.int32(32),
+    )
+    prepared, _, _, _ = prepare_experiment(config)
+    assert type(prepared.rd) is int
+    assert type(prepared.nb_epochs) is int
+    assert type(prepared.batch_size) is int
