@@ -237,6 +237,10 @@ class GANDetector(BaseEstimator):
         self.labels_ = (self.decision_scores_ >= self.threshold_).astype(int)
         return self
 
+    def fit_predict(self, X, y=None):
+        """Fit on `X` and return `labels_`: 1 for its rows at or above `threshold_`."""
+        return self.fit(X, y).labels_
+
     def __getstate__(self):
         # The Keras model cannot be pickled (its networks are constructor
         # arguments without a config), so a pickle stores its weights instead.

@@ -96,6 +96,14 @@ def test_same_seed_same_scores(arrhythmia):
     assert first.threshold_ == second.threshold_
 
 
+def test_fit_predict_returns_training_labels(arrhythmia):
+    options = {"epochs": 1, "batch_size": 32, "random_state": 5, "contamination": 0.15}
+    labels = ALADDetector(**options).fit_predict(arrhythmia.x_train)
+    detector = ALADDetector(**options).fit(arrhythmia.x_train)
+    np.testing.assert_array_equal(labels, detector.labels_)
+    assert labels.mean() >= 0.15
+
+
 def test_bigan_pickle_round_trip(arrhythmia):
     import copy
     import pickle
