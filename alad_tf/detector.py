@@ -208,8 +208,8 @@ class GANDetector(BaseEstimator):
                 f"X has {len(rows)} rows, fewer than one batch of {batch_size}. Pass more rows "
                 f"or a smaller batch_size."
             )
-        self.scaler_ = MinMaxScaler().fit(rows) if self.scale else None
-        features = rows if self.scaler_ is None else self.scaler_.transform(rows).astype(np.float32)
+        scaler = MinMaxScaler().fit(rows) if self.scale else None
+        features = rows if scaler is None else scaler.transform(rows).astype(np.float32)
         epochs = self.epochs or default_epochs(
             self.model_name, ARCHITECTURE, len(rows), batch_size
         )
@@ -226,7 +226,9 @@ class GANDetector(BaseEstimator):
                 tensorboard_dir=self.logdir or scratch,
                 run_name=f"{self.model_name}.detector", progress=self.verbose >= 1,
             )
+        # Set together after training, so that a failed fit keeps the previous detector whole.
         self.model_ = model
+        self.scaler_ = scaler
         self.n_features_in_ = rows.shape[1]
         self.score_ = self.score or self.default_score
         self.history_ = fit["history"]
