@@ -189,17 +189,16 @@ class GANDetector(BaseEstimator):
         del y
         self._check_settings(MODELS[self.model_name].score_names)
         rows = self._rows(X)
-        # Keras 3.15 accepts only a Python int as a seed, not a NumPy integer.
-        model_seed = None if self.random_state is None else int(self.random_state)
-        seed = model_seed
-        if seed is None:
-            # Shuffling needs a seed, so without random_state each fit draws a new one.
+        if self.random_state is None:
+            # Shuffling and latent sampling need a seed, so each fit draws a new one.
             seed = random.SystemRandom().randrange(2**31)
         else:
+            # Keras 3.15 accepts only a Python int as a seed, not a NumPy integer.
+            seed = int(self.random_state)
             keras.utils.set_random_seed(seed)
 
         model, hyperparameters = build_model(
-            self.model_name, ARCHITECTURE, rows.shape[1], seed=model_seed,
+            self.model_name, ARCHITECTURE, rows.shape[1], seed=seed,
             **self._model_options(),
         )
         batch_size = self.batch_size or hyperparameters["batch_size"]
@@ -220,8 +219,7 @@ class GANDetector(BaseEstimator):
 
         with tempfile.TemporaryDirectory(prefix="alad_tf_") as scratch:
             fit = training.train(
-                model, features, epochs=epochs, batch_size=batch_size,
-                seed=seed,
+                model, features, epochs=epochs, batch_size=batch_size, seed=seed,
                 checkpoint_dir=f"{scratch}/checkpoints",
                 tensorboard_dir=self.logdir or scratch,
                 run_name=f"{self.model_name}.detector", progress=self.verbose >= 1,
