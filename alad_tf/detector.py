@@ -19,6 +19,7 @@ import tempfile
 import keras
 import numpy as np
 from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
 from sklearn.preprocessing import MinMaxScaler
 
 from alad_tf import evaluation, export, training
@@ -146,6 +147,11 @@ class GANDetector(BaseEstimator):
 
     def _rows(self, x, width=None):
         """Return `x` as a 2-D float32 array of finite values, `width` columns wide if given."""
+        if hasattr(x, "toarray"):
+            raise ValueError(
+                f"X is a sparse matrix ({type(x).__name__}), which the detectors do not "
+                f"accept. Pass a dense array instead, for example X.toarray()."
+            )
         try:
             rows = np.asarray(x, dtype=np.float32)
         except (TypeError, ValueError) as error:
@@ -154,8 +160,14 @@ class GANDetector(BaseEstimator):
                 f"run `main.py MODEL run --dataset csv`, which one-hot encodes them."
             ) from None
         if rows.ndim != 2:
+            hint = ""
+            if rows.ndim == 1:
+                hint = (
+                    " Reshape a single row with X.reshape(1, -1), or a single feature with "
+                    "X.reshape(-1, 1)."
+                )
             raise ValueError(
-                f"X must be 2-D, of shape (n_samples, n_features); got shape {rows.shape}."
+                f"X must be 2-D, of shape (n_samples, n_features); got shape {rows.shape}.{hint}"
             )
         if rows.shape[1] == 0:
             raise ValueError(
@@ -263,15 +275,16 @@ class GANDetector(BaseEstimator):
             model.set_weights(weights)
             self.model_ = model
 
-    def _check_fitted(self):
+    def _check_fitted(self, method):
+        # NotFittedError is also a ValueError, so callers that catch ValueError still catch it.
         if not hasattr(self, "model_"):
-            raise ValueError(
-                f"This {type(self).__name__} is not fitted yet. Call fit(X) before scoring."
+            raise NotFittedError(
+                f"This {type(self).__name__} is not fitted yet. Call fit(X) before {method}()."
             )
 
     def score_all(self, X):
         """Return every score of the model for `X`, by name (higher is more anomalous)."""
-        self._check_fitted()
+        self._check_fitted("score_all")
         rows = self._rows(X, width=self.n_features_in_)
         # MinMaxScaler.transform rejects zero rows, which get empty scores as with scale=False.
         if self.scaler_ is not None and len(rows) > 0:
@@ -288,10 +301,12 @@ class GANDetector(BaseEstimator):
         Returns:
             A float array of shape `(n_samples,)` with the `score_` score.
         """
+        self._check_fitted("decision_function")
         return self.score_all(X)[self.score_]
 
     def predict(self, X):
         """Return 1 for rows of `X` scoring at or above `threshold_`, else 0."""
+        self._check_fitted("predict")
         return (self.decision_function(X) >= self.threshold_).astype(int)
 
     def export(self, path):
@@ -306,7 +321,7 @@ class GANDetector(BaseEstimator):
         Returns:
             The output path.
         """
-        self._check_fitted()
+        self._check_fitted("export")
         return export.export_saved_model(
             self.model_, path, self.score_, self.threshold_, scaler=self.scaler_,
             info={"detector": type(self).__name__, "contamination": self.contamination},

@@ -1,7 +1,9 @@
 import numpy as np
 import pytest
 import tensorflow as tf
+from scipy import sparse
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -120,6 +122,9 @@ def test_bigan_pickle_round_trip(arrhythmia):
     "x, message",
     [
         (np.zeros(274), r"X must be 2-D, of shape \(n_samples, n_features\); got shape \(274,\)"),
+        (np.zeros(274), r"Reshape a single row with X.reshape\(1, -1\)"),
+        (np.zeros((2, 3, 274)), r"X must be 2-D, of shape \(n_samples, n_features\); got shape \(2, 3,"),
+        (sparse.csr_matrix((5, 274)), r"X is a sparse matrix \(csr_matrix\).*X.toarray\(\)"),
         (np.zeros((5, 10)), r"X has 10 features, but the detector was fitted with 274"),
         (np.full((5, 274), np.nan), r"X has 1370 missing or infinite values, in columns \[0, 1,"),
         ([["a"] * 274], "X must hold numbers only"),
@@ -190,9 +195,24 @@ def test_fit_rejects_empty_array(x, message):
         ALADDetector(epochs=1, batch_size=32).fit(x)
 
 
-def test_scoring_before_fit_fails(arrhythmia):
-    with pytest.raises(ValueError, match=r"This BiGANDetector is not fitted yet. Call fit\(X\)"):
-        BiGANDetector().predict(arrhythmia.x_test)
+@pytest.mark.parametrize(
+    "method", ["decision_function", "predict", "score_all", "export"]
+)
+def test_scoring_before_fit_fails(arrhythmia, method):
+    detector = BiGANDetector()
+    message = rf"This BiGANDetector is not fitted yet. Call fit\(X\) before {method}\(\)."
+    argument = "unused_folder" if method == "export" else arrhythmia.x_test
+    with pytest.raises(NotFittedError, match=message):
+        getattr(detector, method)(argument)
+
+
+def test_check_is_fitted_follows_fit(arrhythmia):
+    from sklearn.utils.validation import check_is_fitted
+
+    detector = ALADDetector(epochs=1, batch_size=32, random_state=1)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(detector)
+    check_is_fitted(detector.fit(arrhythmia.x_train))
 
 
 def test_clone_copies_every_setting():
