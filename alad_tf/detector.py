@@ -47,6 +47,17 @@ def _check_flag(name, value):
         raise ValueError(f"Invalid {name} {value!r}: expected True or False.")
 
 
+def _is_numpy_random_state(value):
+    return isinstance(value, (np.random.RandomState, np.random.Generator))
+
+
+def _draw_seed(random_state):
+    """Return a seed from 0 to `MAX_SEED` drawn from a NumPy `RandomState` or `Generator`."""
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(MAX_SEED + 1))
+    return int(random_state.randint(MAX_SEED + 1, dtype=np.int64))
+
+
 def _check_degree(degree):
     if not _is_whole_number(degree) or degree < 1:
         raise ValueError(
@@ -77,11 +88,30 @@ class GANDetector(BaseEstimator):
             training rows. Defaults to `True`.
         random_state: Seed of Python, NumPy and TensorFlow, of shuffling and
             of latent sampling, as `--rd`: a whole number from 0 to
-            2**32 - 1. Defaults to `None` (not reproducible).
+            2**32 - 1, or a `numpy.random.RandomState` or
+            `numpy.random.Generator`, from which each `fit` draws one such
+            seed, so that refits with the same object differ, as in
+            scikit-learn. Defaults to `None` (not reproducible).
         verbose: 1 shows a progress bar on a terminal or in a notebook, 0
             hides it. Defaults to 0.
         logdir: Folder of the TensorBoard event files. Defaults to `None`,
             which writes them to a temporary folder that is then removed.
+
+    Attributes:
+        model_: The trained Keras model.
+        scaler_: The `MinMaxScaler` fitted on the training rows, or `None`
+            when `scale` is `False`.
+        n_features_in_: Number of columns of the training rows.
+        seed_: Integer seed of the last fit. Passed as `random_state`, it
+            repeats a fit seeded by a RandomState or Generator. After
+            `random_state=None` it seeded shuffling and latent sampling but
+            not the initial weights, so it does not repeat that fit.
+        score_: Name of the score behind `decision_function`.
+        history_: Per-epoch training losses, by name.
+        decision_scores_: Scores of the training rows, higher for more
+            anomalous rows.
+        threshold_: Score at and above which a row is flagged.
+        labels_: 1 for training rows at or above `threshold_`, else 0.
     """
 
     model_name = None
@@ -130,13 +160,14 @@ class GANDetector(BaseEstimator):
                 f"Invalid learning_rate {self.learning_rate!r}: expected a positive number, "
                 f"for example 1e-5."
             )
-        if self.random_state is not None and not (
-            _is_whole_number(self.random_state) and 0 <= self.random_state <= MAX_SEED
+        if not (
+            self.random_state is None
+            or _is_numpy_random_state(self.random_state)
+            or (_is_whole_number(self.random_state) and 0 <= self.random_state <= MAX_SEED)
         ):
             raise ValueError(
-                f"Invalid random_state {self.random_state!r}: expected None or a whole number "
-                f"from 0 to 2**32 - 1. NumPy RandomState and Generator objects are not "
-                f"supported."
+                f"Invalid random_state {self.random_state!r}: expected None, a whole number "
+                f"from 0 to 2**32 - 1, a numpy.random.RandomState or a numpy.random.Generator."
             )
         if self.verbose not in (0, 1):
             raise ValueError(
@@ -205,8 +236,11 @@ class GANDetector(BaseEstimator):
             # Shuffling and latent sampling need a seed, so each fit draws a new one.
             seed = random.SystemRandom().randrange(2**31)
         else:
-            # Keras 3.15 accepts only a Python int as a seed, not a NumPy integer.
-            seed = int(self.random_state)
+            if _is_numpy_random_state(self.random_state):
+                seed = _draw_seed(self.random_state)
+            else:
+                # Keras 3.15 accepts only a Python int as a seed, not a NumPy integer.
+                seed = int(self.random_state)
             keras.utils.set_random_seed(seed)
 
         model, hyperparameters = build_model(
@@ -240,6 +274,7 @@ class GANDetector(BaseEstimator):
         self.model_ = model
         self.scaler_ = scaler
         self.n_features_in_ = rows.shape[1]
+        self.seed_ = seed
         self.score_ = self.score or self.default_score
         self.history_ = fit["history"]
         self.decision_scores_ = self.decision_function(rows)

@@ -147,8 +147,10 @@ def test_scoring_rejects_bad_rows(arrhythmia, x, message):
         ({"contamination": None}, r"Invalid contamination None: expected a share in \(0, 0.5\]"),
         ({"epochs": True}, "Invalid epochs True: expected a whole number of 1 or more."),
         ({"learning_rate": "1e-5"}, "Invalid learning_rate '1e-5': expected a positive number"),
-        ({"random_state": -1}, r"Invalid random_state -1: expected None or a whole number from 0"),
-        ({"random_state": np.random.RandomState(0)}, "RandomState and Generator objects are not"),
+        ({"random_state": -1}, r"Invalid random_state -1: expected None, a whole number from 0"),
+        ({"random_state": 2**32}, "a numpy.random.RandomState or a numpy.random.Generator."),
+        ({"random_state": 1.5}, "Invalid random_state 1.5: expected None, a whole number"),
+        ({"random_state": np.random.SeedSequence(0)}, "Invalid random_state SeedSequence"),
         ({"verbose": "yes"}, r"Invalid verbose 'yes': expected 0 \(silent\) or 1"),
         ({"scale": "no"}, "Invalid scale 'no': expected True or False."),
         ({"enable_dzz": "no"}, "Invalid enable_dzz 'no': expected True or False."),
@@ -172,6 +174,34 @@ def test_fit_accepts_numpy_settings(arrhythmia):
     numpy_seed = ALADDetector(**options, random_state=np.int64(5)).fit(arrhythmia.x_train)
     int_seed = ALADDetector(**options, random_state=5).fit(arrhythmia.x_train)
     np.testing.assert_array_equal(numpy_seed.decision_scores_, int_seed.decision_scores_)
+
+
+@pytest.mark.parametrize(
+    "make_random_state, first_seed",
+    [
+        (lambda: np.random.RandomState(7), np.random.RandomState(7).randint(2**32, dtype=np.int64)),
+        (lambda: np.random.default_rng(7), np.random.default_rng(7).integers(2**32)),
+    ],
+)
+def test_random_state_object_draws_seed(arrhythmia, make_random_state, first_seed):
+    options = {"epochs": 1, "batch_size": 32}
+    random_state = make_random_state()
+    first = ALADDetector(**options, random_state=random_state).fit(arrhythmia.x_train)
+    assert first.seed_ == first_seed
+    assert isinstance(first.seed_, int)
+    # The same object gives the next seed to a refit, as scikit-learn estimators do.
+    refit = clone(first).set_params(random_state=random_state).fit(arrhythmia.x_train)
+    assert refit.seed_ != first.seed_
+    repeated = ALADDetector(**options, random_state=first.seed_).fit(arrhythmia.x_train)
+    np.testing.assert_array_equal(repeated.decision_scores_, first.decision_scores_)
+    fresh = ALADDetector(**options, random_state=make_random_state()).fit(arrhythmia.x_train)
+    np.testing.assert_array_equal(fresh.decision_scores_, first.decision_scores_)
+
+
+def test_seed_with_random_state_none(arrhythmia):
+    detector = ALADDetector(epochs=1, batch_size=32).fit(arrhythmia.x_train)
+    assert isinstance(detector.seed_, int)
+    assert 0 <= detector.seed_ < 2**31
 
 
 @pytest.mark.parametrize("scale", [True, False])
