@@ -15,6 +15,7 @@ import math
 import numbers
 import random
 import tempfile
+import warnings
 
 import keras
 import numpy as np
@@ -56,6 +57,28 @@ def _draw_seed(random_state):
     if isinstance(random_state, np.random.Generator):
         return int(random_state.integers(MAX_SEED + 1))
     return int(random_state.randint(MAX_SEED + 1, dtype=np.int64))
+
+
+def _feature_names(x):
+    """Return the column names of a DataFrame `x` as an object array, or `None`.
+
+    As in scikit-learn, only string names count: arrays and DataFrames with
+    the default integer column names have no feature names.
+    """
+    columns = getattr(x, "columns", None)
+    if columns is None:
+        return None
+    names = list(columns)
+    is_string = [isinstance(name, str) for name in names]
+    if names and all(is_string):
+        return np.asarray(names, dtype=object)
+    if any(is_string):
+        types = sorted({type(name).__name__ for name in names})
+        raise TypeError(
+            f"X has column names of mixed types ({', '.join(types)}). Make them all "
+            f"strings, for example with X.columns = X.columns.astype(str)."
+        )
+    return None
 
 
 def _check_degree(degree):
@@ -102,6 +125,9 @@ class GANDetector(BaseEstimator):
         scaler_: The `MinMaxScaler` fitted on the training rows, or `None`
             when `scale` is `False`.
         n_features_in_: Number of columns of the training rows.
+        feature_names_in_: Column names of the training DataFrame, set only
+            when they are all strings. Scoring then checks that a
+            DataFrame has the same columns in the same order.
         seed_: Integer seed of the last fit. Passed as `random_state`, it
             repeats a fit seeded by a RandomState or Generator. After
             `random_state=None` it seeded shuffling and latent sampling but
@@ -231,6 +257,7 @@ class GANDetector(BaseEstimator):
         """
         del y
         self._check_settings(MODELS[self.model_name].score_names)
+        feature_names = _feature_names(X)
         rows = self._rows(X)
         if self.random_state is None:
             # Shuffling and latent sampling need a seed, so each fit draws a new one.
@@ -274,10 +301,15 @@ class GANDetector(BaseEstimator):
         self.model_ = model
         self.scaler_ = scaler
         self.n_features_in_ = rows.shape[1]
+        if feature_names is not None:
+            self.feature_names_in_ = feature_names
+        elif hasattr(self, "feature_names_in_"):
+            # A refit on an array removes the names stored by an earlier DataFrame fit.
+            del self.feature_names_in_
         self.seed_ = seed
         self.score_ = self.score or self.default_score
         self.history_ = fit["history"]
-        self.decision_scores_ = self.decision_function(rows)
+        self.decision_scores_ = self._score_rows(rows)[self.score_]
         self.threshold_ = evaluation.percentile_threshold(
             self.decision_scores_, 100.0 * (1.0 - self.contamination)
         )
@@ -317,15 +349,57 @@ class GANDetector(BaseEstimator):
                 f"This {type(self).__name__} is not fitted yet. Call fit(X) before {method}()."
             )
 
-    def score_all(self, X):
-        """Return every score of the model for `X`, by name (higher is more anomalous)."""
-        self._check_fitted("score_all")
-        rows = self._rows(X, width=self.n_features_in_)
+    def _check_feature_names_match(self, x):
+        """Raise `ValueError` unless a DataFrame `x` has the columns of the training DataFrame.
+
+        Warn, as scikit-learn does, when only one of `x` and the training
+        rows has feature names, because columns are then matched by position.
+        """
+        names = _feature_names(x)
+        fitted_names = getattr(self, "feature_names_in_", None)
+        detector = type(self).__name__
+        if names is None and fitted_names is None:
+            return
+        if fitted_names is None:
+            warnings.warn(
+                f"X has feature names, but this {detector} was fitted without them, so "
+                f"its columns are matched by position.", UserWarning, stacklevel=3,
+            )
+            return
+        if names is None:
+            warnings.warn(
+                f"X has no feature names, but this {detector} was fitted with feature "
+                f"names, so its columns are matched by position.", UserWarning, stacklevel=3,
+            )
+            return
+        if names.tolist() == fitted_names.tolist():
+            return
+        missing = [name for name in fitted_names if name not in set(names)]
+        unexpected = [name for name in names if name not in set(fitted_names)]
+        problems = []
+        if missing:
+            problems.append(f"is missing columns {missing[:10]}")
+        if unexpected:
+            problems.append(f"has unexpected columns {unexpected[:10]}")
+        problem = " and ".join(problems) or "has the fitted feature names in another order"
+        raise ValueError(
+            f"X {problem}. Pass the columns of feature_names_in_ in their order, for "
+            f"example X[detector.feature_names_in_]."
+        )
+
+    def _score_rows(self, rows):
+        """Return every score of the model for checked `rows`, by name."""
         # MinMaxScaler.transform rejects zero rows, which get empty scores as with scale=False.
         if self.scaler_ is not None and len(rows) > 0:
             rows = self.scaler_.transform(rows).astype(np.float32)
         scores, _ = evaluation.Scorer(self.model_, batch_size=1024).score(rows)
         return scores
+
+    def score_all(self, X):
+        """Return every score of the model for `X`, by name (higher is more anomalous)."""
+        self._check_fitted("score_all")
+        self._check_feature_names_match(X)
+        return self._score_rows(self._rows(X, width=self.n_features_in_))
 
     def decision_function(self, X):
         """Return the anomaly score of each row of `X`: higher is more anomalous.

@@ -123,7 +123,7 @@ def test_bigan_pickle_round_trip(arrhythmia):
     [
         (np.zeros(274), r"X must be 2-D, of shape \(n_samples, n_features\); got shape \(274,\)"),
         (np.zeros(274), r"Reshape a single row with X.reshape\(1, -1\)"),
-        (np.zeros((2, 3, 274)), r"X must be 2-D, of shape \(n_samples, n_features\); got shape \(2, 3,"),
+        (np.zeros((2, 3, 274)), r"X must be 2-D, .* got shape \(2, 3, 274\)\.$"),
         (sparse.csr_matrix((5, 274)), r"X is a sparse matrix \(csr_matrix\).*X.toarray\(\)"),
         (np.zeros((5, 10)), r"X has 10 features, but the detector was fitted with 274"),
         (np.full((5, 274), np.nan), r"X has 1370 missing or infinite values, in columns \[0, 1,"),
@@ -243,6 +243,82 @@ def test_check_is_fitted_follows_fit(arrhythmia):
     with pytest.raises(NotFittedError):
         check_is_fitted(detector)
     check_is_fitted(detector.fit(arrhythmia.x_train))
+
+
+@pytest.fixture(scope="module")
+def arrhythmia_frames(arrhythmia):
+    """Arrhythmia training and test rows as DataFrames with string column names."""
+    import pandas as pd
+
+    columns = [f"feature_{index}" for index in range(arrhythmia.x_train.shape[1])]
+    return (
+        pd.DataFrame(arrhythmia.x_train, columns=columns),
+        pd.DataFrame(arrhythmia.x_test, columns=columns),
+    )
+
+
+@pytest.fixture(scope="module")
+def frame_fitted_alad(arrhythmia_frames):
+    train, _ = arrhythmia_frames
+    return ALADDetector(epochs=1, batch_size=32, random_state=6).fit(train)
+
+
+def test_dataframe_sets_feature_names(frame_fitted_alad, arrhythmia_frames, arrhythmia):
+    import warnings
+
+    train, test = arrhythmia_frames
+    np.testing.assert_array_equal(frame_fitted_alad.feature_names_in_, train.columns.to_numpy())
+    assert frame_fitted_alad.feature_names_in_.dtype == object
+    assert frame_fitted_alad.n_features_in_ == 274
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        frame_scores = frame_fitted_alad.decision_function(test)
+    with pytest.warns(UserWarning, match="X has no feature names"):
+        array_scores = frame_fitted_alad.decision_function(test.to_numpy())
+    np.testing.assert_array_equal(frame_scores, array_scores)
+
+
+def test_dataframe_columns_must_match(frame_fitted_alad, arrhythmia_frames):
+    _, test = arrhythmia_frames
+    reordered = test[list(test.columns[::-1])]
+    with pytest.raises(ValueError, match="X has the fitted feature names in another order"):
+        frame_fitted_alad.decision_function(reordered)
+    renamed = test.rename(columns={"feature_0": "age"})
+    message = r"X is missing columns \['feature_0'\] and has unexpected columns \['age'\]"
+    with pytest.raises(ValueError, match=message):
+        frame_fitted_alad.predict(renamed)
+    message = r"X is missing columns \['feature_10', 'feature_11', .*\]\. Pass the columns"
+    with pytest.raises(ValueError, match=message):
+        frame_fitted_alad.score_all(test.iloc[:, :10])
+
+
+def test_array_after_dataframe_fit_warns(frame_fitted_alad, arrhythmia_frames):
+    _, test = arrhythmia_frames
+    message = "X has no feature names, but this ALADDetector was fitted with feature names"
+    with pytest.warns(UserWarning, match=message):
+        frame_fitted_alad.decision_function(test.to_numpy())
+
+
+def test_dataframe_after_array_fit_warns(arrhythmia, arrhythmia_frames):
+    train, test = arrhythmia_frames
+    detector = ALADDetector(epochs=1, batch_size=32, random_state=6)
+    detector.fit(train)
+    detector.fit(arrhythmia.x_train)
+    assert not hasattr(detector, "feature_names_in_")
+    message = "X has feature names, but this ALADDetector was fitted without them"
+    with pytest.warns(UserWarning, match=message):
+        detector.decision_function(test)
+
+
+def test_integer_columns_give_no_names(arrhythmia):
+    import pandas as pd
+
+    detector = ALADDetector(epochs=1, batch_size=32, random_state=6)
+    detector.fit(pd.DataFrame(arrhythmia.x_train))
+    assert not hasattr(detector, "feature_names_in_")
+    mixed = pd.DataFrame(arrhythmia.x_train).rename(columns={0: "age"})
+    with pytest.raises(TypeError, match=r"X has column names of mixed types \(int, str\)"):
+        detector.fit(mixed)
 
 
 def test_clone_copies_every_setting():
