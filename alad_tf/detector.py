@@ -19,6 +19,7 @@ import warnings
 
 import keras
 import numpy as np
+from scipy import special, stats
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 from sklearn.preprocessing import MinMaxScaler
@@ -32,6 +33,9 @@ ARCHITECTURE = "csv"
 
 # NumPy seeds its generator with at most 32 bits.
 MAX_SEED = 2**32 - 1
+
+# Conversions of scores into outlier probabilities, as PyOD's predict_proba.
+PROBABILITY_METHODS = ("linear", "unify")
 
 
 def _is_whole_number(value):
@@ -413,10 +417,114 @@ class GANDetector(BaseEstimator):
         self._check_fitted("decision_function")
         return self.score_all(X)[self.score_]
 
-    def predict(self, X):
-        """Return 1 for rows of `X` scoring at or above `threshold_`, else 0."""
+    def predict(self, X, return_confidence=False):
+        """Flag the rows of `X` that score at or above `threshold_`.
+
+        Args:
+            X: Array-like of shape `(n_samples, n_features_in_)`.
+            return_confidence: Whether to also return `predict_confidence(X)`.
+                Defaults to `False`.
+
+        Returns:
+            An int array of shape `(n_samples,)`, 1 for anomalies and 0 for
+            normal rows, or a tuple of it and the confidence array.
+        """
         self._check_fitted("predict")
-        return (self.decision_function(X) >= self.threshold_).astype(int)
+        _check_flag("return_confidence", return_confidence)
+        scores = self.decision_function(X)
+        labels = (scores >= self.threshold_).astype(int)
+        if return_confidence:
+            return labels, self._confidence(scores)
+        return labels
+
+    def predict_proba(self, X, method="linear", return_confidence=False):
+        """Convert the scores of `X` into inlier and outlier probabilities.
+
+        Both methods place each score among the training scores
+        `decision_scores_`, as PyOD's `predict_proba` does:
+
+        - `"linear"`: min-max scaling to the range of the training scores,
+          clipped to [0, 1], so every score at or above the highest
+          training score gets an outlier probability of 1.
+        - `"unify"`: `erf((score - mean) / (std * sqrt(2)))` with the mean
+          and standard deviation of the training scores, clipped to
+          [0, 1], so every score at or below the mean gets 0 (Kriegel et
+          al., "Interpreting and Unifying Outlier Scores", SDM 2011).
+
+        When all training scores are equal, both methods give 1 above that
+        score and 0 at or below it.
+
+        Args:
+            X: Array-like of shape `(n_samples, n_features_in_)`.
+            method: `"linear"` (the default) or `"unify"`.
+            return_confidence: Whether to also return `predict_confidence(X)`.
+                Defaults to `False`.
+
+        Returns:
+            A float64 array of shape `(n_samples, 2)`: the inlier
+            probability in column 0 and the outlier probability in column
+            1, which sum to 1. With `return_confidence`, a tuple of it and
+            the confidence array.
+        """
+        self._check_fitted("predict_proba")
+        if method not in PROBABILITY_METHODS:
+            raise ValueError(
+                f"Invalid method {method!r}: expected one of "
+                f"{', '.join(repr(name) for name in PROBABILITY_METHODS)}."
+            )
+        _check_flag("return_confidence", return_confidence)
+        scores = self.decision_function(X)
+        outlier = self._outlier_probability(scores, method)
+        probabilities = np.column_stack([1.0 - outlier, outlier])
+        if return_confidence:
+            return probabilities, self._confidence(scores)
+        return probabilities
+
+    def _outlier_probability(self, scores, method):
+        training_scores = self.decision_scores_.astype(np.float64)
+        scores = scores.astype(np.float64)
+        low, high = training_scores.min(), training_scores.max()
+        if low == high:
+            # Equal training scores leave nothing to scale by.
+            return (scores > high).astype(np.float64)
+        if method == "linear":
+            probability = (scores - low) / (high - low)
+        else:
+            mean, std = training_scores.mean(), training_scores.std()
+            probability = special.erf((scores - mean) / (std * math.sqrt(2.0)))
+        return np.clip(probability, 0.0, 1.0)
+
+    def predict_confidence(self, X):
+        """Estimate how stable the label of each row of `X` is under resampled training rows.
+
+        This is ExCeeD (Perini et al., "Quantifying the Confidence of Anomaly
+        Detectors in Their Example-Wise Predictions", ECML PKDD 2020), as in
+        PyOD: with n training rows of which k score at or below the row,
+        the chance that a training row scores at or below it is estimated
+        as `(k + 1) / (n + 2)`. The confidence of an anomaly label is the
+        binomial probability that more than `n - int(n * contamination)`
+        of n new training rows score at or below it, and that of a normal
+        label is 1 minus this probability.
+
+        Args:
+            X: Array-like of shape `(n_samples, n_features_in_)`.
+
+        Returns:
+            A float64 array of shape `(n_samples,)` in [0, 1], higher when
+            the label of `predict(X)` is more stable.
+        """
+        self._check_fitted("predict_confidence")
+        return self._confidence(self.decision_function(X))
+
+    def _confidence(self, scores):
+        training_scores = np.sort(self.decision_scores_)
+        n = len(training_scores)
+        at_or_below = np.searchsorted(training_scores, scores, side="right")
+        below_probability = (at_or_below + 1.0) / (n + 2.0)
+        normal_rows = n - int(n * self.contamination)
+        anomaly_confidence = stats.binom.sf(normal_rows, n, below_probability)
+        is_anomaly = scores >= self.threshold_
+        return np.where(is_anomaly, anomaly_confidence, 1.0 - anomaly_confidence)
 
     def export(self, path):
         """Write a SavedModel that scales raw rows, scores them and applies `threshold_`.

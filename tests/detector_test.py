@@ -226,7 +226,8 @@ def test_fit_rejects_empty_array(x, message):
 
 
 @pytest.mark.parametrize(
-    "method", ["decision_function", "predict", "score_all", "export"]
+    "method",
+    ["decision_function", "predict", "predict_proba", "predict_confidence", "score_all", "export"],
 )
 def test_scoring_before_fit_fails(arrhythmia, method):
     detector = BiGANDetector()
@@ -319,6 +320,107 @@ def test_integer_columns_give_no_names(arrhythmia):
     mixed = pd.DataFrame(arrhythmia.x_train).rename(columns={0: "age"})
     with pytest.raises(TypeError, match=r"X has column names of mixed types \(int, str\)"):
         detector.fit(mixed)
+
+
+def _detector_with_scores(training_scores, contamination):
+    """An ALADDetector whose scores are its input rows, with these training scores."""
+    detector = ALADDetector(contamination=contamination)
+    # Any model_ marks the detector as fitted, and decision_function below never reads it.
+    detector.model_ = object()
+    detector.decision_scores_ = np.asarray(training_scores, dtype=np.float32)
+    detector.threshold_ = np.percentile(detector.decision_scores_, 100 * (1 - contamination))
+    detector.decision_function = lambda X: np.asarray(X, dtype=np.float32).ravel()
+    return detector
+
+
+def test_predict_proba_linear_scales_to_training_range():
+    detector = _detector_with_scores([0, 1, 2, 3, 4], contamination=0.2)
+    proba = detector.predict_proba([[-1], [0], [1], [2], [4], [5]])
+    assert proba.shape == (6, 2)
+    assert proba.dtype == np.float64
+    np.testing.assert_allclose(proba[:, 1], [0, 0, 0.25, 0.5, 1, 1])
+    np.testing.assert_allclose(proba[:, 0], [1, 1, 0.75, 0.5, 0, 0])
+
+
+def test_predict_proba_unify_uses_erf():
+    import math
+
+    detector = _detector_with_scores([0, 1, 2, 3, 4], contamination=0.2)
+    proba = detector.predict_proba([[0], [2], [3], [4], [9]], method="unify")
+    # The training scores have mean 2 and standard deviation sqrt(2).
+    expected = [0, 0, math.erf(0.5), math.erf(1.0), math.erf(3.5)]
+    np.testing.assert_allclose(proba[:, 1], expected)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+
+
+@pytest.mark.parametrize("method", ["linear", "unify"])
+def test_predict_proba_equal_training_scores(method):
+    detector = _detector_with_scores([3, 3, 3], contamination=0.2)
+    proba = detector.predict_proba([[2], [3], [4]], method=method)
+    np.testing.assert_array_equal(proba[:, 1], [0, 0, 1])
+
+
+def test_predict_confidence_is_binomial():
+    detector = _detector_with_scores([0, 1, 2, 3, 4], contamination=0.2)
+    # threshold_ is 3.2, so 5 is an anomaly and 0 and 3 are normal. With 5 training rows,
+    # an anomaly label needs all 5 of 5 new rows to score at or below the row.
+    confidence = detector.predict_confidence([[5], [0], [3]])
+    expected = [(6 / 7) ** 5, 1 - (2 / 7) ** 5, 1 - (5 / 7) ** 5]
+    np.testing.assert_allclose(confidence, expected)
+    labels, with_labels = detector.predict([[5], [0], [3]], return_confidence=True)
+    np.testing.assert_array_equal(labels, [1, 0, 0])
+    np.testing.assert_allclose(with_labels, expected)
+
+
+@pytest.fixture(scope="module")
+def small_bigan(arrhythmia):
+    options = {"epochs": 1, "batch_size": 32, "random_state": 3, "contamination": 0.15}
+    return BiGANDetector(**options).fit(arrhythmia.x_train)
+
+
+def test_predict_proba_on_trained_detector(small_bigan, arrhythmia):
+    scores = small_bigan.decision_function(arrhythmia.x_test)
+    proba, confidence = small_bigan.predict_proba(arrhythmia.x_test, return_confidence=True)
+    assert proba.shape == (len(arrhythmia.x_test), 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    low = small_bigan.decision_scores_.min()
+    high = small_bigan.decision_scores_.max()
+    expected = np.clip((scores.astype(np.float64) - low) / (high - low), 0, 1)
+    np.testing.assert_allclose(proba[:, 1], expected, rtol=1e-6)
+    np.testing.assert_array_equal(confidence, small_bigan.predict_confidence(arrhythmia.x_test))
+    assert ((confidence >= 0) & (confidence <= 1)).all()
+    training = small_bigan.predict_proba(arrhythmia.x_train)
+    assert training[:, 1].min() == 0.0
+    assert training[:, 1].max() == pytest.approx(1.0)
+
+
+def test_predict_with_confidence_on_trained_detector(small_bigan, arrhythmia):
+    labels, confidence = small_bigan.predict(arrhythmia.x_test, return_confidence=True)
+    np.testing.assert_array_equal(labels, small_bigan.predict(arrhythmia.x_test))
+    assert confidence.shape == labels.shape
+    # A row far above the threshold has a stable anomaly label.
+    top = np.argmax(small_bigan.decision_function(arrhythmia.x_test))
+    assert labels[top] == 1
+    assert confidence[top] > 0.9
+
+
+def test_probability_zero_rows(small_bigan):
+    no_rows = np.zeros((0, 274), np.float32)
+    assert small_bigan.predict_proba(no_rows).shape == (0, 2)
+    assert small_bigan.predict_confidence(no_rows).shape == (0,)
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"method": "sigmoid"}, "Invalid method 'sigmoid': expected one of 'linear', 'unify'."),
+        ({"return_confidence": "yes"}, "Invalid return_confidence 'yes': expected True or False."),
+    ],
+)
+def test_predict_proba_rejects_bad_options(options, message):
+    detector = _detector_with_scores([0, 1, 2, 3, 4], contamination=0.2)
+    with pytest.raises(ValueError, match=message):
+        detector.predict_proba([[1]], **options)
 
 
 def test_clone_copies_every_setting():
