@@ -423,6 +423,39 @@ def test_predict_proba_rejects_bad_options(options, message):
         detector.predict_proba([[1]], **options)
 
 
+def test_unfitted_pickle_round_trip():
+    import pickle
+
+    detector = ALADDetector(contamination=0.2, random_state=np.random.RandomState(3))
+    restored = pickle.loads(pickle.dumps(detector))
+    assert not hasattr(restored, "model_")
+    assert restored.contamination == 0.2
+    assert restored.random_state.randint(100) == np.random.RandomState(3).randint(100)
+    with pytest.raises(NotFittedError):
+        restored.predict(np.zeros((1, 5)))
+
+
+def test_pickle_keeps_feature_names(frame_fitted_alad, arrhythmia_frames):
+    import pickle
+
+    _, test = arrhythmia_frames
+    restored = pickle.loads(pickle.dumps(frame_fitted_alad))
+    np.testing.assert_array_equal(restored.feature_names_in_, frame_fitted_alad.feature_names_in_)
+    assert restored.seed_ == frame_fitted_alad.seed_
+    with pytest.raises(ValueError, match="X has the fitted feature names in another order"):
+        restored.decision_function(test[list(test.columns[::-1])])
+
+
+def test_set_params_checked_at_fit(arrhythmia):
+    # As in scikit-learn, set_params stores any value and fit validates it.
+    detector = ALADDetector(epochs=1, batch_size=32).set_params(contamination=3)
+    assert detector.contamination == 3
+    message = r"Invalid contamination 3: expected a share in \(0, 0.5\]"
+    with pytest.raises(ValueError, match=message):
+        detector.fit(arrhythmia.x_train)
+    assert not hasattr(detector, "model_")
+
+
 def test_clone_copies_every_setting():
     detector = BiGANDetector(contamination=0.2, epochs=1, random_state=2, weight=0.3)
     detector.set_params(degree=2)
