@@ -19,7 +19,7 @@ import warnings
 
 import keras
 import numpy as np
-from scipy import special, stats
+from scipy import sparse, special, stats
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 from sklearn.preprocessing import MinMaxScaler
@@ -208,7 +208,7 @@ class GANDetector(BaseEstimator):
 
     def _rows(self, x, width=None):
         """Return `x` as a 2-D float32 array of finite values, `width` columns wide if given."""
-        if hasattr(x, "toarray"):
+        if sparse.issparse(x):
             raise ValueError(
                 f"X is a sparse matrix ({type(x).__name__}), which the detectors do not "
                 f"accept. Pass a dense array instead, for example X.toarray()."
