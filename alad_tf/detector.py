@@ -15,10 +15,13 @@ import math
 import numbers
 import random
 import tempfile
+import warnings
 
 import keras
 import numpy as np
+from scipy import sparse, special, stats
 from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
 from sklearn.preprocessing import MinMaxScaler
 
 from alad_tf import evaluation, export, training
@@ -30,6 +33,9 @@ ARCHITECTURE = "csv"
 
 # NumPy seeds its generator with at most 32 bits.
 MAX_SEED = 2**32 - 1
+
+# Conversions of scores into outlier probabilities, as PyOD's predict_proba.
+PROBABILITY_METHODS = ("linear", "unify")
 
 
 def _is_whole_number(value):
@@ -44,6 +50,39 @@ def _is_real_number(value):
 def _check_flag(name, value):
     if not isinstance(value, (bool, np.bool_)):
         raise ValueError(f"Invalid {name} {value!r}: expected True or False.")
+
+
+def _is_numpy_random_state(value):
+    return isinstance(value, (np.random.RandomState, np.random.Generator))
+
+
+def _draw_seed(random_state):
+    """Return a seed from 0 to `MAX_SEED` drawn from a NumPy `RandomState` or `Generator`."""
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(MAX_SEED + 1))
+    return int(random_state.randint(MAX_SEED + 1, dtype=np.int64))
+
+
+def _feature_names(x):
+    """Return the column names of a DataFrame `x` as an object array, or `None`.
+
+    As in scikit-learn, only string names count: arrays and DataFrames with
+    the default integer column names have no feature names.
+    """
+    columns = getattr(x, "columns", None)
+    if columns is None:
+        return None
+    names = list(columns)
+    is_string = [isinstance(name, str) for name in names]
+    if names and all(is_string):
+        return np.asarray(names, dtype=object)
+    if any(is_string):
+        types = sorted({type(name).__name__ for name in names})
+        raise TypeError(
+            f"X has column names of mixed types ({', '.join(types)}). Make them all "
+            f"strings, for example with X.columns = X.columns.astype(str)."
+        )
+    return None
 
 
 def _check_degree(degree):
@@ -76,11 +115,33 @@ class GANDetector(BaseEstimator):
             training rows. Defaults to `True`.
         random_state: Seed of Python, NumPy and TensorFlow, of shuffling and
             of latent sampling, as `--rd`: a whole number from 0 to
-            2**32 - 1. Defaults to `None` (not reproducible).
+            2**32 - 1, or a `numpy.random.RandomState` or
+            `numpy.random.Generator`, from which each `fit` draws one such
+            seed, so that refits with the same object differ, as in
+            scikit-learn. Defaults to `None` (not reproducible).
         verbose: 1 shows a progress bar on a terminal or in a notebook, 0
             hides it. Defaults to 0.
         logdir: Folder of the TensorBoard event files. Defaults to `None`,
             which writes them to a temporary folder that is then removed.
+
+    Attributes:
+        model_: The trained Keras model.
+        scaler_: The `MinMaxScaler` fitted on the training rows, or `None`
+            when `scale` is `False`.
+        n_features_in_: Number of columns of the training rows.
+        feature_names_in_: Column names of the training DataFrame, set only
+            when they are all strings. Scoring then checks that a
+            DataFrame has the same columns in the same order.
+        seed_: Integer seed of the last fit. Passed as `random_state`, it
+            repeats a fit seeded by a RandomState or Generator. After
+            `random_state=None` it seeded shuffling and latent sampling but
+            not the initial weights, so it does not repeat that fit.
+        score_: Name of the score behind `decision_function`.
+        history_: Per-epoch training losses, by name.
+        decision_scores_: Scores of the training rows, higher for more
+            anomalous rows.
+        threshold_: Score at and above which a row is flagged.
+        labels_: 1 for training rows at or above `threshold_`, else 0.
     """
 
     model_name = None
@@ -129,13 +190,14 @@ class GANDetector(BaseEstimator):
                 f"Invalid learning_rate {self.learning_rate!r}: expected a positive number, "
                 f"for example 1e-5."
             )
-        if self.random_state is not None and not (
-            _is_whole_number(self.random_state) and 0 <= self.random_state <= MAX_SEED
+        if not (
+            self.random_state is None
+            or _is_numpy_random_state(self.random_state)
+            or (_is_whole_number(self.random_state) and 0 <= self.random_state <= MAX_SEED)
         ):
             raise ValueError(
-                f"Invalid random_state {self.random_state!r}: expected None or a whole number "
-                f"from 0 to 2**32 - 1. NumPy RandomState and Generator objects are not "
-                f"supported."
+                f"Invalid random_state {self.random_state!r}: expected None, a whole number "
+                f"from 0 to 2**32 - 1, a numpy.random.RandomState or a numpy.random.Generator."
             )
         if self.verbose not in (0, 1):
             raise ValueError(
@@ -146,6 +208,11 @@ class GANDetector(BaseEstimator):
 
     def _rows(self, x, width=None):
         """Return `x` as a 2-D float32 array of finite values, `width` columns wide if given."""
+        if sparse.issparse(x):
+            raise ValueError(
+                f"X is a sparse matrix ({type(x).__name__}), which the detectors do not "
+                f"accept. Pass a dense array instead, for example X.toarray()."
+            )
         try:
             rows = np.asarray(x, dtype=np.float32)
         except (TypeError, ValueError) as error:
@@ -154,8 +221,14 @@ class GANDetector(BaseEstimator):
                 f"run `main.py MODEL run --dataset csv`, which one-hot encodes them."
             ) from None
         if rows.ndim != 2:
+            hint = ""
+            if rows.ndim == 1:
+                hint = (
+                    " Reshape a single row with X.reshape(1, -1), or a single feature with "
+                    "X.reshape(-1, 1)."
+                )
             raise ValueError(
-                f"X must be 2-D, of shape (n_samples, n_features); got shape {rows.shape}."
+                f"X must be 2-D, of shape (n_samples, n_features); got shape {rows.shape}.{hint}"
             )
         if rows.shape[1] == 0:
             raise ValueError(
@@ -188,13 +261,17 @@ class GANDetector(BaseEstimator):
         """
         del y
         self._check_settings(MODELS[self.model_name].score_names)
+        feature_names = _feature_names(X)
         rows = self._rows(X)
         if self.random_state is None:
             # Shuffling and latent sampling need a seed, so each fit draws a new one.
             seed = random.SystemRandom().randrange(2**31)
         else:
-            # Keras 3.15 accepts only a Python int as a seed, not a NumPy integer.
-            seed = int(self.random_state)
+            if _is_numpy_random_state(self.random_state):
+                seed = _draw_seed(self.random_state)
+            else:
+                # Keras 3.15 accepts only a Python int as a seed, not a NumPy integer.
+                seed = int(self.random_state)
             keras.utils.set_random_seed(seed)
 
         model, hyperparameters = build_model(
@@ -228,9 +305,15 @@ class GANDetector(BaseEstimator):
         self.model_ = model
         self.scaler_ = scaler
         self.n_features_in_ = rows.shape[1]
+        if feature_names is not None:
+            self.feature_names_in_ = feature_names
+        elif hasattr(self, "feature_names_in_"):
+            # A refit on an array removes the names stored by an earlier DataFrame fit.
+            del self.feature_names_in_
+        self.seed_ = seed
         self.score_ = self.score or self.default_score
         self.history_ = fit["history"]
-        self.decision_scores_ = self.decision_function(rows)
+        self.decision_scores_ = self._score_rows(rows)[self.score_]
         self.threshold_ = evaluation.percentile_threshold(
             self.decision_scores_, 100.0 * (1.0 - self.contamination)
         )
@@ -263,21 +346,64 @@ class GANDetector(BaseEstimator):
             model.set_weights(weights)
             self.model_ = model
 
-    def _check_fitted(self):
+    def _check_fitted(self, method):
+        # NotFittedError is also a ValueError, so callers that catch ValueError still catch it.
         if not hasattr(self, "model_"):
-            raise ValueError(
-                f"This {type(self).__name__} is not fitted yet. Call fit(X) before scoring."
+            raise NotFittedError(
+                f"This {type(self).__name__} is not fitted yet. Call fit(X) before {method}()."
             )
 
-    def score_all(self, X):
-        """Return every score of the model for `X`, by name (higher is more anomalous)."""
-        self._check_fitted()
-        rows = self._rows(X, width=self.n_features_in_)
+    def _check_feature_names_match(self, x):
+        """Raise `ValueError` unless a DataFrame `x` has the columns of the training DataFrame.
+
+        Warn, as scikit-learn does, when only one of `x` and the training
+        rows has feature names, because columns are then matched by position.
+        """
+        names = _feature_names(x)
+        fitted_names = getattr(self, "feature_names_in_", None)
+        detector = type(self).__name__
+        if names is None and fitted_names is None:
+            return
+        if fitted_names is None:
+            warnings.warn(
+                f"X has feature names, but this {detector} was fitted without them, so "
+                f"its columns are matched by position.", UserWarning, stacklevel=3,
+            )
+            return
+        if names is None:
+            warnings.warn(
+                f"X has no feature names, but this {detector} was fitted with feature "
+                f"names, so its columns are matched by position.", UserWarning, stacklevel=3,
+            )
+            return
+        if names.tolist() == fitted_names.tolist():
+            return
+        missing = [name for name in fitted_names if name not in set(names)]
+        unexpected = [name for name in names if name not in set(fitted_names)]
+        problems = []
+        if missing:
+            problems.append(f"is missing columns {missing[:10]}")
+        if unexpected:
+            problems.append(f"has unexpected columns {unexpected[:10]}")
+        problem = " and ".join(problems) or "has the fitted feature names in another order"
+        raise ValueError(
+            f"X {problem}. Pass the columns of feature_names_in_ in their order, for "
+            f"example X[detector.feature_names_in_]."
+        )
+
+    def _score_rows(self, rows):
+        """Return every score of the model for checked `rows`, by name."""
         # MinMaxScaler.transform rejects zero rows, which get empty scores as with scale=False.
         if self.scaler_ is not None and len(rows) > 0:
             rows = self.scaler_.transform(rows).astype(np.float32)
         scores, _ = evaluation.Scorer(self.model_, batch_size=1024).score(rows)
         return scores
+
+    def score_all(self, X):
+        """Return every score of the model for `X`, by name (higher is more anomalous)."""
+        self._check_fitted("score_all")
+        self._check_feature_names_match(X)
+        return self._score_rows(self._rows(X, width=self.n_features_in_))
 
     def decision_function(self, X):
         """Return the anomaly score of each row of `X`: higher is more anomalous.
@@ -288,11 +414,117 @@ class GANDetector(BaseEstimator):
         Returns:
             A float array of shape `(n_samples,)` with the `score_` score.
         """
+        self._check_fitted("decision_function")
         return self.score_all(X)[self.score_]
 
-    def predict(self, X):
-        """Return 1 for rows of `X` scoring at or above `threshold_`, else 0."""
-        return (self.decision_function(X) >= self.threshold_).astype(int)
+    def predict(self, X, return_confidence=False):
+        """Flag the rows of `X` that score at or above `threshold_`.
+
+        Args:
+            X: Array-like of shape `(n_samples, n_features_in_)`.
+            return_confidence: Whether to also return `predict_confidence(X)`.
+                Defaults to `False`.
+
+        Returns:
+            An int array of shape `(n_samples,)`, 1 for anomalies and 0 for
+            normal rows, or a tuple of it and the confidence array.
+        """
+        self._check_fitted("predict")
+        _check_flag("return_confidence", return_confidence)
+        scores = self.decision_function(X)
+        labels = (scores >= self.threshold_).astype(int)
+        if return_confidence:
+            return labels, self._confidence(scores)
+        return labels
+
+    def predict_proba(self, X, method="linear", return_confidence=False):
+        """Convert the scores of `X` into inlier and outlier probabilities.
+
+        Both methods place each score among the training scores
+        `decision_scores_`, as PyOD's `predict_proba` does:
+
+        - `"linear"`: min-max scaling to the range of the training scores,
+          clipped to [0, 1], so every score at or above the highest
+          training score gets an outlier probability of 1.
+        - `"unify"`: `erf((score - mean) / (std * sqrt(2)))` with the mean
+          and standard deviation of the training scores, clipped to
+          [0, 1], so every score at or below the mean gets 0 (Kriegel et
+          al., "Interpreting and Unifying Outlier Scores", SDM 2011).
+
+        When all training scores are equal, both methods give 1 above that
+        score and 0 at or below it.
+
+        Args:
+            X: Array-like of shape `(n_samples, n_features_in_)`.
+            method: `"linear"` (the default) or `"unify"`.
+            return_confidence: Whether to also return `predict_confidence(X)`.
+                Defaults to `False`.
+
+        Returns:
+            A float64 array of shape `(n_samples, 2)`: the inlier
+            probability in column 0 and the outlier probability in column
+            1, which sum to 1. With `return_confidence`, a tuple of it and
+            the confidence array.
+        """
+        self._check_fitted("predict_proba")
+        if method not in PROBABILITY_METHODS:
+            raise ValueError(
+                f"Invalid method {method!r}: expected one of "
+                f"{', '.join(repr(name) for name in PROBABILITY_METHODS)}."
+            )
+        _check_flag("return_confidence", return_confidence)
+        scores = self.decision_function(X)
+        outlier = self._outlier_probability(scores, method)
+        probabilities = np.column_stack([1.0 - outlier, outlier])
+        if return_confidence:
+            return probabilities, self._confidence(scores)
+        return probabilities
+
+    def _outlier_probability(self, scores, method):
+        training_scores = self.decision_scores_.astype(np.float64)
+        scores = scores.astype(np.float64)
+        low, high = training_scores.min(), training_scores.max()
+        if low == high:
+            # Equal training scores leave nothing to scale by.
+            return (scores > high).astype(np.float64)
+        if method == "linear":
+            probability = (scores - low) / (high - low)
+        else:
+            mean, std = training_scores.mean(), training_scores.std()
+            probability = special.erf((scores - mean) / (std * math.sqrt(2.0)))
+        return np.clip(probability, 0.0, 1.0)
+
+    def predict_confidence(self, X):
+        """Estimate how stable the label of each row of `X` is under resampled training rows.
+
+        This is ExCeeD (Perini et al., "Quantifying the Confidence of Anomaly
+        Detectors in Their Example-Wise Predictions", ECML PKDD 2020), as in
+        PyOD: with n training rows of which k score at or below the row,
+        the chance that a training row scores at or below it is estimated
+        as `(k + 1) / (n + 2)`. The confidence of an anomaly label is the
+        binomial probability that more than `n - int(n * contamination)`
+        of n new training rows score at or below it, and that of a normal
+        label is 1 minus this probability.
+
+        Args:
+            X: Array-like of shape `(n_samples, n_features_in_)`.
+
+        Returns:
+            A float64 array of shape `(n_samples,)` in [0, 1], higher when
+            the label of `predict(X)` is more stable.
+        """
+        self._check_fitted("predict_confidence")
+        return self._confidence(self.decision_function(X))
+
+    def _confidence(self, scores):
+        training_scores = np.sort(self.decision_scores_)
+        n = len(training_scores)
+        at_or_below = np.searchsorted(training_scores, scores, side="right")
+        below_probability = (at_or_below + 1.0) / (n + 2.0)
+        normal_rows = n - int(n * self.contamination)
+        anomaly_confidence = stats.binom.sf(normal_rows, n, below_probability)
+        is_anomaly = scores >= self.threshold_
+        return np.where(is_anomaly, anomaly_confidence, 1.0 - anomaly_confidence)
 
     def export(self, path):
         """Write a SavedModel that scales raw rows, scores them and applies `threshold_`.
@@ -306,7 +538,7 @@ class GANDetector(BaseEstimator):
         Returns:
             The output path.
         """
-        self._check_fitted()
+        self._check_fitted("export")
         return export.export_saved_model(
             self.model_, path, self.score_, self.threshold_, scaler=self.scaler_,
             info={"detector": type(self).__name__, "contamination": self.contamination},
