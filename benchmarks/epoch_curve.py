@@ -34,6 +34,8 @@ flags.DEFINE_integer("label", 0, "--label of the run (the anomalous digit for mn
 flags.DEFINE_string("data_dir", None, "Folder holding the dataset files.")
 flags.DEFINE_bool("scale", None, "MinMax-scale tabular features, as --scale; default: the dataset's.")
 flags.DEFINE_float("learning_rate", None, "Learning rate; defaults to the reference value.")
+flags.DEFINE_bool("sn", False, "Spectral normalisation on the discriminators, as --sn.")
+flags.DEFINE_bool("enable_dzz", False, "D_zz cycle term for ALAD, as --enable_dzz.")
 flags.DEFINE_integer("intra_op_threads", 1, "TensorFlow intra-op threads, 1 as the command line.")
 flags.DEFINE_string("output", "epoch_curve.csv", "CSV file to write; an existing file is kept.")
 FLAGS = flags.FLAGS
@@ -41,7 +43,7 @@ FLAGS = flags.FLAGS
 METRICS = ("precision", "recall", "f1", "auroc", "auprc")
 
 FIELDS = [
-    "model", "dataset", "rd", "epoch", "score", "precision", "recall", "f1", "auroc", "auprc",
+    "model", "dataset", "sn", "enable_dzz", "rd", "epoch", "score", "precision", "recall", "f1", "auroc", "auprc",
     "training_seconds",
 ]
 
@@ -86,7 +88,8 @@ def main(argv):
             summary = []
             for name, values in metrics.items():
                 self.writer.writerow({
-                    "model": FLAGS.model, "dataset": FLAGS.dataset, "rd": self.seed,
+                    "model": FLAGS.model, "dataset": FLAGS.dataset, "sn": int(FLAGS.sn),
+                    "enable_dzz": int(FLAGS.enable_dzz), "rd": self.seed,
                     "epoch": epoch + 1, "score": name,
                     **{key: f"{values[key]:.4f}" for key in METRICS},
                     "training_seconds": f"{self.train_seconds:.1f}",
@@ -109,7 +112,7 @@ def main(argv):
             config, splits, model, _ = prepare_experiment(RunConfig(
                 model=FLAGS.model, dataset=FLAGS.dataset, rd=seed, label=FLAGS.label,
                 data_dir=FLAGS.data_dir, scale=FLAGS.scale, learning_rate=FLAGS.learning_rate,
-                nb_epochs=FLAGS.nb_epochs,
+                nb_epochs=FLAGS.nb_epochs, sn=FLAGS.sn, enable_dzz=FLAGS.enable_dzz,
             ))
             default = default_epochs(
                 config.model, config.dataset, len(splits.x_train), config.batch_size
