@@ -17,8 +17,9 @@ import numpy as np
 from absl import logging
 
 from alad_tf import evaluation, export, plots, results, training
-from alad_tf.data import DEFAULT_SCALE, load_dataset
+from alad_tf.data import DEFAULT_SCALE, LOADERS, load_dataset
 from alad_tf.models import MODELS, build_model
+from alad_tf.networks import get_architecture
 
 # Default number of epochs per (model, dataset), sized so that the plain
 # command finishes in under 10 minutes on a 2-core CPU.
@@ -111,6 +112,9 @@ class RunConfig:
             raise ValueError(
                 f"Unknown model {self.model!r}. Expected one of: {', '.join(sorted(MODELS))}."
             )
+        if self.dataset in LOADERS:
+            # Before the data is loaded, which can mean a download.
+            get_architecture(self.model, self.dataset)
         for name in ("rd", "nb_epochs", "batch_size"):
             value = getattr(self, name)
             # bool is an int subclass, but rd=True is a mistake.

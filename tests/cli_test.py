@@ -191,6 +191,20 @@ def test_missing_dataset_exits_with_clear_message(tmp_path):
     assert str(tmp_path / "nowhere") in result.stderr
 
 
+def test_model_without_networks_fails_before_loading(tmp_path):
+    # No mnist.npz anywhere: the model check must come before the data is looked for.
+    result = run_cli(
+        "alad", "run", "--dataset", "mnist", "--logdir", str(tmp_path / "logs"),
+        "--data_dir", str(tmp_path / "nowhere"),
+        env={"ALAD_TF_DATA_DIR": "", "ALAD_TF_OFFLINE": "1", "KERAS_HOME": str(tmp_path / "k")},
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert result.returncode == 1
+    assert "Error: No 'alad' architecture for dataset 'mnist'" in result.stderr
+    assert "Dataset file" not in result.stderr
+
+
 @pytest.mark.parametrize("flag", ["--logdir", "--export_dir"])
 def test_folder_flag_under_a_file_is_rejected(flag, tmp_path, data_dir):
     blocker = tmp_path / "afile"
