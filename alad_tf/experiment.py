@@ -153,7 +153,7 @@ class RunConfig:
                 f"expected a number in [0, 100]."
             )
         evaluation.check_contamination_mode(self.contamination, self.threshold)
-        if self.export_dir and Path(self.export_dir).exists():
+        if self.export_dir and Path(self.export_dir).expanduser().exists():
             raise ValueError(
                 f"Export folder {self.export_dir} already exists. Choose another "
                 f"--export_dir or remove it first."
@@ -259,6 +259,9 @@ def prepare_experiment(config):
     for name in ("rd", "nb_epochs", "batch_size"):
         if getattr(config, name) is not None:
             setattr(config, name, int(getattr(config, name)))
+    # `--export_dir=~/model` reaches the program with its `~`, as --logdir does.
+    if config.export_dir:
+        config.export_dir = str(Path(config.export_dir).expanduser())
 
     # Seeds Python, NumPy and TensorFlow; shuffling and latent sampling take
     # their own seeds from --rd.

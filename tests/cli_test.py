@@ -233,6 +233,26 @@ def test_existing_export_dir_is_rejected_before_training(tmp_path, data_dir):
     assert (target / "keep.txt").read_text() == "user data"
 
 
+def test_home_folder_paths_are_expanded(tmp_path, data_dir):
+    home, work = tmp_path / "home", tmp_path / "work"
+    home.mkdir()
+    work.mkdir()
+    for export in ("exported", "exported_2"):
+        # `--flag=~/…` reaches the program unexpanded, because the shell
+        # expands `~` only at the start of a word.
+        result = run_cli(
+            "alad", "run", "--dataset", "arrhythmia", "--nb_epochs", "0",
+            "--logdir=~/logs", f"--export_dir=~/{export}", "--data_dir", str(data_dir),
+            env={"HOME": str(home)}, cwd=work, timeout=300,
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert (home / export / "saved_model.pb").is_file()
+    assert not (work / "~").exists()
+    lines = (home / "logs" / "results.csv").read_text().splitlines()
+    assert len(lines) == 1 + 2 * 4
+    assert sum(line.startswith("Model,") for line in lines) == 1
+
+
 def test_help_lists_flags_with_defaults():
     result = run_cli("--help", timeout=300)
     assert result.returncode == 0
