@@ -253,6 +253,16 @@ def test_home_folder_paths_are_expanded(tmp_path, data_dir):
     assert sum(line.startswith("Model,") for line in lines) == 1
 
 
+def test_printed_tensorboard_command_is_quoted(tmp_path, data_dir):
+    logdir = tmp_path / "my logs"
+    result = run_cli(
+        "alad", "run", "--dataset", "arrhythmia", "--nb_epochs", "0", "--logdir", str(logdir),
+        "--data_dir", str(data_dir), timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"TensorBoard: tensorboard --logdir '{logdir}'" in result.stdout.splitlines()
+
+
 def test_help_lists_flags_with_defaults():
     result = run_cli("--help", timeout=300)
     assert result.returncode == 0
