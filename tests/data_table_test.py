@@ -211,6 +211,11 @@ def test_bad_files_raise(kdd_table, tmp_path):
     assert "4" in splits.preprocessor.categorical_columns
 
 
+def test_folder_as_data_path_raises(tmp_path):
+    with pytest.raises(ValueError, match="is a folder, not a file"):
+        _load(tmp_path)
+
+
 def test_duplicate_column_names_raise(kdd_table, tmp_path):
     frame, _ = _with_header(kdd_table, tmp_path)
     frame.columns = ["f0", "f1", "f0", "service", "f1", "f0", *frame.columns[6:]]

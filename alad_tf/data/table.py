@@ -102,6 +102,11 @@ def read_table(path, no_header=False):
         ValueError: If the file is missing, empty or unreadable.
     """
     path = Path(path).expanduser()
+    if path.is_dir():
+        raise ValueError(
+            f"Table file {path} is a folder, not a file. Pass the CSV or Parquet file in it "
+            f"to --data_path."
+        )
     if not path.is_file():
         raise ValueError(f"Table file {path} not found. Pass an existing file to --data_path.")
     if path.suffix.lower() in PARQUET_SUFFIXES:
