@@ -477,7 +477,12 @@ COMMAND_MODES = {"baselines": {"run": _run_baselines}}
 
 def _command(positional):
     """Return the handler of the positional arguments, or raise `app.UsageError`."""
-    if len(positional) == 1 and positional[0] in COMMANDS:
+    if positional and positional[0] in COMMANDS:
+        if len(positional) > 1:
+            raise app.UsageError(
+                f"The command {positional[0]} takes no further arguments, got: "
+                f"{' '.join(positional)}. Pass its settings as flags, such as --logdir."
+            )
         return COMMANDS[positional[0]]
     if positional and positional[0] in COMMAND_MODES:
         return _other_command(positional)

@@ -147,6 +147,11 @@ HELP_HINT = "Run `python main.py --help` for the flags."
             "Error: Invalid --sn 'maybe': expected true or false, or --sn and --nosn without a value.",
         ),
         (["alad", "run", "--bogus", "3"], "Error: Unknown command line flag 'bogus'."),
+        (
+            ["report", "logs"],
+            "Error: The command report takes no further arguments, got: report logs. Pass its "
+            "settings as flags, such as --logdir.",
+        ),
     ],
 )
 def test_usage_error_is_one_line_and_hint(args, error):
