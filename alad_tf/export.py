@@ -204,8 +204,9 @@ def score_table(path, frame):
             `--drop_columns`, are ignored and may be left out.
 
     Returns:
-        A DataFrame with the index of `frame` and one row per input row:
-        every score, `score`, `is_anomaly` and `unseen_categories`.
+        A DataFrame with the index of `frame` and one row per input row,
+        with the columns: every score in the model's order (ALAD: ch, l1,
+        l2, fm), then `score`, `is_anomaly` and `unseen_categories`.
 
     Raises:
         ValueError: If the export has no table preprocessing, a column is
@@ -251,8 +252,18 @@ def score_table(path, frame):
     # Keep the loaded object alive while its endpoint runs.
     loaded = tf.saved_model.load(str(path))
     outputs = loaded.serve_table(*inputs)
+    # A loaded endpoint returns its outputs in no fixed order, so put the
+    # scores first, in the model's order when the export records it, then
+    # the decision.
+    decision = ["score", "is_anomaly", "unseen_categories"]
+    info_path = path / EXPORT_INFO_FILE
+    if info_path.is_file():
+        score_names = json.loads(info_path.read_text())["scores"]
+    else:
+        score_names = sorted(set(outputs) - set(decision))
+    columns = score_names + decision
     result = pd.DataFrame(
-        {name: value.numpy() for name, value in outputs.items()}, index=frame.index
+        {name: outputs[name].numpy() for name in columns}, index=frame.index
     )
     unseen_rows = int((result["unseen_categories"] > 0).sum())
     if unseen_rows:
