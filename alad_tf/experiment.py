@@ -423,11 +423,15 @@ def run_experiment(config):
 
     history = fit["history"]
     previous_summary = run_dir / "summary.json"
-    if resumed and previous_summary.exists():
-        # Keep the per-epoch losses from before the resume. Only the losses
-        # tracked now are kept, because an older run may hold others whose
-        # curves would end at the resume.
+    earlier = training.read_history(run_dir / "checkpoints") if resumed else {}
+    if resumed and not earlier and previous_summary.exists():
+        # A run from a version without training.HISTORY_FILE has its losses only in its summary.
         earlier = json.loads(previous_summary.read_text()).get("history", {})
+    if earlier:
+        # Keep the per-epoch losses from before the resume, also of a run
+        # stopped by Ctrl-C, which wrote no summary. Only the losses tracked
+        # now are kept, because an older run may hold others whose curves
+        # would end at the resume.
         names = sorted(history) if fit["epochs_run"] else sorted(earlier)
         history = {
             name: earlier.get(name, [])[: fit["initial_epoch"]] + history.get(name, [])
