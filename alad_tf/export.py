@@ -190,6 +190,27 @@ def export_saved_model(
     return path
 
 
+def _check_no_text(raw, numeric):
+    """Raise `ValueError` if a numeric column of `raw` contains text that `numeric` coerced to NaN.
+
+    Training rejects such text in a numeric column, and `--fillna` replaces
+    only missing and infinite values, so scoring rejects it too. Empty or
+    blank cells count as missing.
+    """
+    blank = raw.apply(lambda values: values.astype(str).str.strip() == "")
+    text = numeric.isna() & raw.notna() & ~blank
+    if not text.to_numpy().any():
+        return
+    name = text.any().idxmax()
+    # A position, because the index of the caller's rows need not be unique.
+    position = int(np.argmax(text[name].to_numpy()))
+    raise ValueError(
+        f"{int(text.to_numpy().sum())} values in numeric columns are not numbers, for "
+        f"example {raw[name].iloc[position]!r} in column {name!r}, row {raw.index[position]}. "
+        f"Fix them, because --fillna replaces only missing and infinite values."
+    )
+
+
 def score_table(path, frame):
     """Score raw table rows with a detector exported from a run on `--dataset csv`.
 
@@ -210,8 +231,8 @@ def score_table(path, frame):
 
     Raises:
         ValueError: If the export has no table preprocessing, a column is
-            missing, or a numeric value is missing or not finite while the
-            run did not use `--fillna`.
+            missing, a numeric column contains text, or a numeric value is
+            missing or not finite while the run did not use `--fillna`.
     """
     path = Path(path)
     if not (path / PREPROCESSING_FILE).is_file():
@@ -231,7 +252,9 @@ def score_table(path, frame):
 
     inputs = []
     if preprocessor.numeric_columns:
-        numeric = frame[preprocessor.numeric_columns].apply(pd.to_numeric, errors="coerce")
+        raw = frame[preprocessor.numeric_columns]
+        numeric = raw.apply(pd.to_numeric, errors="coerce")
+        _check_no_text(raw, numeric)
         numeric = numeric.to_numpy(dtype=np.float64)
         bad = ~np.isfinite(numeric)
         if bad.any() and not preprocessor.fillna:
