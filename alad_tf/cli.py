@@ -11,6 +11,7 @@ every flag, its unit and its default.
 """
 
 import re
+import shlex
 import sys
 from pathlib import Path
 
@@ -341,7 +342,7 @@ def _run(model_name):
         print(f"Seed {outcome.seed}: {where}")
     print(result.markdown)
     print(f"Summary over seeds: {result.csv_path} and {result.markdown_path}")
-    print(f"TensorBoard: tensorboard --logdir {config.logdir}")
+    print(f"TensorBoard: {_tensorboard_command(config.logdir)}")
     if result.failures:
         _fail(f"{len(result.failures)} of {len(seeds)} runs failed. The summary covers the others.")
 
@@ -380,6 +381,11 @@ def _report():
     )
 
 
+def _tensorboard_command(logdir):
+    """Return the shell command that starts TensorBoard on `logdir`, quoted for copying."""
+    return f"tensorboard --logdir {shlex.quote(str(logdir))}"
+
+
 def _print_run(summary):
     print(f"Results: {summary['run_dir']}/results.csv")
     for method, values in summary["metrics"].items():
@@ -397,7 +403,7 @@ def _print_run(summary):
     print(f"SavedModel: {summary['saved_model']}")
     if summary["export_dir"]:
         print(f"SavedModel copy: {summary['export_dir']}")
-    print(f"TensorBoard: tensorboard --logdir {summary['flags']['logdir']}")
+    print(f"TensorBoard: {_tensorboard_command(summary['flags']['logdir'])}")
 
 
 # MODE -> handler taking the model name, for the commands `MODEL MODE`.
@@ -471,7 +477,12 @@ COMMAND_MODES = {"baselines": {"run": _run_baselines}}
 
 def _command(positional):
     """Return the handler of the positional arguments, or raise `app.UsageError`."""
-    if len(positional) == 1 and positional[0] in COMMANDS:
+    if positional and positional[0] in COMMANDS:
+        if len(positional) > 1:
+            raise app.UsageError(
+                f"The command {positional[0]} takes no further arguments, got: "
+                f"{' '.join(positional)}. Pass its settings as flags, such as --logdir."
+            )
         return COMMANDS[positional[0]]
     if positional and positional[0] in COMMAND_MODES:
         return _other_command(positional)

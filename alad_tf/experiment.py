@@ -17,8 +17,9 @@ import numpy as np
 from absl import logging
 
 from alad_tf import evaluation, export, plots, results, training
-from alad_tf.data import DEFAULT_SCALE, load_dataset
+from alad_tf.data import DEFAULT_SCALE, LOADERS, load_dataset
 from alad_tf.models import MODELS, build_model
+from alad_tf.networks import get_architecture
 
 # Default number of epochs per (model, dataset), sized so that the plain
 # command finishes in under 10 minutes on a 2-core CPU.
@@ -111,6 +112,9 @@ class RunConfig:
             raise ValueError(
                 f"Unknown model {self.model!r}. Expected one of: {', '.join(sorted(MODELS))}."
             )
+        if self.dataset in LOADERS:
+            # Before the data is loaded, which can mean a download.
+            get_architecture(self.model, self.dataset)
         for name in ("rd", "nb_epochs", "batch_size"):
             value = getattr(self, name)
             # bool is an int subclass, but rd=True is a mistake.
@@ -149,7 +153,7 @@ class RunConfig:
                 f"expected a number in [0, 100]."
             )
         evaluation.check_contamination_mode(self.contamination, self.threshold)
-        if self.export_dir and Path(self.export_dir).exists():
+        if self.export_dir and Path(self.export_dir).expanduser().exists():
             raise ValueError(
                 f"Export folder {self.export_dir} already exists. Choose another "
                 f"--export_dir or remove it first."
@@ -255,6 +259,9 @@ def prepare_experiment(config):
     for name in ("rd", "nb_epochs", "batch_size"):
         if getattr(config, name) is not None:
             setattr(config, name, int(getattr(config, name)))
+    # `--export_dir=~/model` reaches the program with its `~`, as --logdir does.
+    if config.export_dir:
+        config.export_dir = str(Path(config.export_dir).expanduser())
 
     # Seeds Python, NumPy and TensorFlow; shuffling and latent sampling take
     # their own seeds from --rd.
@@ -416,11 +423,15 @@ def run_experiment(config):
 
     history = fit["history"]
     previous_summary = run_dir / "summary.json"
-    if resumed and previous_summary.exists():
-        # Keep the per-epoch losses from before the resume. Only the losses
-        # tracked now are kept, because an older run may hold others whose
-        # curves would end at the resume.
+    earlier = training.read_history(run_dir / "checkpoints") if resumed else {}
+    if resumed and not earlier and previous_summary.exists():
+        # A run from a version without training.HISTORY_FILE has its losses only in its summary.
         earlier = json.loads(previous_summary.read_text()).get("history", {})
+    if earlier:
+        # Keep the per-epoch losses from before the resume, also of a run
+        # stopped by Ctrl-C, which wrote no summary. Only the losses tracked
+        # now are kept, because an older run may hold others whose curves
+        # would end at the resume.
         names = sorted(history) if fit["epochs_run"] else sorted(earlier)
         history = {
             name: earlier.get(name, [])[: fit["initial_epoch"]] + history.get(name, [])

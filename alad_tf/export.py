@@ -190,6 +190,27 @@ def export_saved_model(
     return path
 
 
+def _check_no_text(raw, numeric):
+    """Raise `ValueError` if a numeric column of `raw` contains text that `numeric` coerced to NaN.
+
+    Training rejects such text in a numeric column, and `--fillna` replaces
+    only missing and infinite values, so scoring rejects it too. Empty or
+    blank cells count as missing.
+    """
+    blank = raw.apply(lambda values: values.astype(str).str.strip() == "")
+    text = numeric.isna() & raw.notna() & ~blank
+    if not text.to_numpy().any():
+        return
+    name = text.any().idxmax()
+    # A position, because the index of the caller's rows need not be unique.
+    position = int(np.argmax(text[name].to_numpy()))
+    raise ValueError(
+        f"{int(text.to_numpy().sum())} values in numeric columns are not numbers, for "
+        f"example {raw[name].iloc[position]!r} in column {name!r}, row {raw.index[position]}. "
+        f"Fix them, because --fillna replaces only missing and infinite values."
+    )
+
+
 def score_table(path, frame):
     """Score raw table rows with a detector exported from a run on `--dataset csv`.
 
@@ -204,13 +225,14 @@ def score_table(path, frame):
             `--drop_columns`, are ignored and may be left out.
 
     Returns:
-        A DataFrame with the index of `frame` and one row per input row:
-        every score, `score`, `is_anomaly` and `unseen_categories`.
+        A DataFrame with the index of `frame` and one row per input row,
+        with the columns: every score in the model's order (ALAD: ch, l1,
+        l2, fm), then `score`, `is_anomaly` and `unseen_categories`.
 
     Raises:
         ValueError: If the export has no table preprocessing, a column is
-            missing, or a numeric value is missing or not finite while the
-            run did not use `--fillna`.
+            missing, a numeric column contains text, or a numeric value is
+            missing or not finite while the run did not use `--fillna`.
     """
     path = Path(path)
     if not (path / PREPROCESSING_FILE).is_file():
@@ -230,7 +252,9 @@ def score_table(path, frame):
 
     inputs = []
     if preprocessor.numeric_columns:
-        numeric = frame[preprocessor.numeric_columns].apply(pd.to_numeric, errors="coerce")
+        raw = frame[preprocessor.numeric_columns]
+        numeric = raw.apply(pd.to_numeric, errors="coerce")
+        _check_no_text(raw, numeric)
         numeric = numeric.to_numpy(dtype=np.float64)
         bad = ~np.isfinite(numeric)
         if bad.any() and not preprocessor.fillna:
@@ -251,8 +275,18 @@ def score_table(path, frame):
     # Keep the loaded object alive while its endpoint runs.
     loaded = tf.saved_model.load(str(path))
     outputs = loaded.serve_table(*inputs)
+    # A loaded endpoint returns its outputs in no fixed order, so put the
+    # scores first, in the model's order when the export records it, then
+    # the decision.
+    decision = ["score", "is_anomaly", "unseen_categories"]
+    info_path = path / EXPORT_INFO_FILE
+    if info_path.is_file():
+        score_names = json.loads(info_path.read_text())["scores"]
+    else:
+        score_names = sorted(set(outputs) - set(decision))
+    columns = score_names + decision
     result = pd.DataFrame(
-        {name: value.numpy() for name, value in outputs.items()}, index=frame.index
+        {name: outputs[name].numpy() for name in columns}, index=frame.index
     )
     unseen_rows = int((result["unseen_categories"] > 0).sum())
     if unseen_rows:

@@ -168,7 +168,7 @@ def write_results(run_dir, logdir, metrics, *, step, rd, threshold, model, datas
         )
     pd.DataFrame(rows, columns=RUN_COLUMNS).to_csv(Path(run_dir) / "results.csv", index=False)
 
-    global_csv = Path(logdir) / "results.csv"
+    global_csv = Path(logdir).expanduser() / "results.csv"
     pd.DataFrame(global_rows, columns=GLOBAL_COLUMNS).to_csv(
         global_csv, mode="a", header=not global_csv.exists(), index=False
     )

@@ -1,5 +1,6 @@
 """Training loop shared by every model and dataset: datasets, callbacks, fit."""
 
+import json
 import os
 import shutil
 import sys
@@ -185,6 +186,49 @@ class CheckpointBackup(keras.callbacks.BackupAndRestore):
             super()._load_model()
 
 
+# File in the checkpoint folder with the per-epoch logs of every epoch trained.
+HISTORY_FILE = "history.json"
+
+
+class HistoryBackup(keras.callbacks.Callback):
+    """Write the per-epoch logs of every epoch trained so far to `HISTORY_FILE` after each epoch.
+
+    A run stopped by Ctrl-C writes no summary, so a resumed run reads its
+    earlier losses from this file (`read_history`). The file of a resumed
+    run keeps the epochs before the resume. It is replaced in one rename,
+    so an interrupt leaves the previous version whole.
+
+    Args:
+        backup_dir: Folder of the file, the checkpoint folder.
+    """
+
+    def __init__(self, backup_dir):
+        super().__init__()
+        self.path = os.path.join(backup_dir, HISTORY_FILE)
+
+    def on_epoch_end(self, epoch, logs=None):
+        history = read_history(os.path.dirname(self.path))
+        for name, value in (logs or {}).items():
+            values = history.setdefault(name, [])
+            # Drop the epochs from `epoch` on, which an interrupt after this
+            # file but before the checkpoint can leave behind.
+            values[epoch:] = [float(value)]
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        partial = self.path + ".partial"
+        with open(partial, "w") as handle:
+            json.dump(history, handle)
+        os.replace(partial, self.path)
+
+
+def read_history(checkpoint_dir):
+    """Return the per-epoch logs that `HistoryBackup` wrote in `checkpoint_dir`, or `{}`."""
+    path = os.path.join(checkpoint_dir, HISTORY_FILE)
+    if not os.path.exists(path):
+        return {}
+    with open(path) as handle:
+        return json.load(handle)
+
+
 def redraws_lines(stream=None):
     """Return whether `stream` (default: standard output) shows a redrawn progress bar as one line.
 
@@ -266,6 +310,8 @@ def train(
     callbacks = [
         # Stops at the first NaN loss instead of training every epoch for nothing.
         keras.callbacks.TerminateOnNaN(),
+        # Before the checkpoint, so that the file contains every epoch of the checkpoint.
+        HistoryBackup(checkpoint_dir),
         backup,
         EpochLogger(run_name, log_fields(model)),
         keras.callbacks.TensorBoard(

@@ -36,6 +36,7 @@ def test_labelled_table_run_and_raw_row_scoring(kdd_table, tmp_path):
     # The raw rows, label column included, go through the exported preprocessing.
     frame = kdd_table["frame"]
     scored = score_table(run_dir / "saved_model", frame)
+    assert list(scored.columns) == ["ch", "l1", "l2", "fm", "score", "is_anomaly", "unseen_categories"]
     _, test_rows = train_test_split(np.arange(len(frame)), test_size=0.5, random_state=42)
     saved = np.load(run_dir / "test_scores.npz")
     for name in ("ch", "l1", "l2", "fm"):

@@ -147,6 +147,11 @@ HELP_HINT = "Run `python main.py --help` for the flags."
             "Error: Invalid --sn 'maybe': expected true or false, or --sn and --nosn without a value.",
         ),
         (["alad", "run", "--bogus", "3"], "Error: Unknown command line flag 'bogus'."),
+        (
+            ["report", "logs"],
+            "Error: The command report takes no further arguments, got: report logs. Pass its "
+            "settings as flags, such as --logdir.",
+        ),
     ],
 )
 def test_usage_error_is_one_line_and_hint(args, error):
@@ -191,6 +196,20 @@ def test_missing_dataset_exits_with_clear_message(tmp_path):
     assert str(tmp_path / "nowhere") in result.stderr
 
 
+def test_model_without_networks_fails_before_loading(tmp_path):
+    # No mnist.npz anywhere: the model check must come before the data is looked for.
+    result = run_cli(
+        "alad", "run", "--dataset", "mnist", "--logdir", str(tmp_path / "logs"),
+        "--data_dir", str(tmp_path / "nowhere"),
+        env={"ALAD_TF_DATA_DIR": "", "ALAD_TF_OFFLINE": "1", "KERAS_HOME": str(tmp_path / "k")},
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert result.returncode == 1
+    assert "Error: No 'alad' architecture for dataset 'mnist'" in result.stderr
+    assert "Dataset file" not in result.stderr
+
+
 @pytest.mark.parametrize("flag", ["--logdir", "--export_dir"])
 def test_folder_flag_under_a_file_is_rejected(flag, tmp_path, data_dir):
     blocker = tmp_path / "afile"
@@ -217,6 +236,36 @@ def test_existing_export_dir_is_rejected_before_training(tmp_path, data_dir):
     assert "Export folder" in result.stderr
     assert "already exists" in result.stderr
     assert (target / "keep.txt").read_text() == "user data"
+
+
+def test_home_folder_paths_are_expanded(tmp_path, data_dir):
+    home, work = tmp_path / "home", tmp_path / "work"
+    home.mkdir()
+    work.mkdir()
+    for export in ("exported", "exported_2"):
+        # `--flag=~/…` reaches the program unexpanded, because the shell
+        # expands `~` only at the start of a word.
+        result = run_cli(
+            "alad", "run", "--dataset", "arrhythmia", "--nb_epochs", "0",
+            "--logdir=~/logs", f"--export_dir=~/{export}", "--data_dir", str(data_dir),
+            env={"HOME": str(home)}, cwd=work, timeout=300,
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert (home / export / "saved_model.pb").is_file()
+    assert not (work / "~").exists()
+    lines = (home / "logs" / "results.csv").read_text().splitlines()
+    assert len(lines) == 1 + 2 * 4
+    assert sum(line.startswith("Model,") for line in lines) == 1
+
+
+def test_printed_tensorboard_command_is_quoted(tmp_path, data_dir):
+    logdir = tmp_path / "my logs"
+    result = run_cli(
+        "alad", "run", "--dataset", "arrhythmia", "--nb_epochs", "0", "--logdir", str(logdir),
+        "--data_dir", str(data_dir), timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"TensorBoard: tensorboard --logdir '{logdir}'" in result.stdout.splitlines()
 
 
 def test_help_lists_flags_with_defaults():

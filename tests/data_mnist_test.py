@@ -72,3 +72,13 @@ def test_load_from_keras_npz_and_validation(mnist_dir):
 def test_invalid_digit():
     with pytest.raises(ValueError, match="Invalid --label 12 for mnist"):
         split(np.zeros((2, 28, 28), np.uint8), np.array([1, 2]), anomalous_digit=12)
+
+
+def test_invalid_digit_fails_before_reading(tmp_path, monkeypatch):
+    # No MNIST file anywhere, and no download: the digit check must come first.
+    monkeypatch.delenv("ALAD_TF_DATA_DIR", raising=False)
+    monkeypatch.setenv("ALAD_TF_OFFLINE", "1")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="Invalid --label 12 for mnist"):
+        load_dataset("mnist", data_dir=str(tmp_path), label=12)

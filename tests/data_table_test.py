@@ -211,6 +211,22 @@ def test_bad_files_raise(kdd_table, tmp_path):
     assert "4" in splits.preprocessor.categorical_columns
 
 
+def test_folder_as_data_path_raises(tmp_path):
+    with pytest.raises(ValueError, match="is a folder, not a file"):
+        _load(tmp_path)
+
+
+def test_unparsable_csv_error_is_one_line(tmp_path):
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("a,b,c\n1,2,3\n4,5\n6,7,8,9\n")
+    with pytest.raises(ValueError, match="Cannot read .* as CSV") as raised:
+        _load(ragged)
+    message = str(raised.value)
+    assert "Expected 3 fields in line 4, saw 4" in message
+    assert "\n" not in message
+    assert message.endswith("saw 4.")
+
+
 def test_duplicate_column_names_raise(kdd_table, tmp_path):
     frame, _ = _with_header(kdd_table, tmp_path)
     frame.columns = ["f0", "f1", "f0", "service", "f1", "f0", *frame.columns[6:]]

@@ -87,3 +87,25 @@ def test_scaled_model_export_takes_raw_rows(data_dir, tmp_path):
     assert info["scaled"] is True
     assert info["feature_names"][:2] == ["duration", "src_bytes"]
     assert len(info["feature_names"]) == 121
+
+
+def test_score_table_rejects_numeric_text(tmp_path):
+    import keras
+    import pandas as pd
+
+    from alad_tf.data.table import TablePreprocessor
+    from alad_tf.export import score_table
+
+    train = pd.DataFrame({"bytes": [1.0, 5.0, np.nan, 9.0], "proto": ["tcp", "udp", "tcp", "icmp"]})
+    preprocessor = TablePreprocessor.fit(train, ["proto"], fillna=True)
+    keras.utils.set_random_seed(13)
+    model, _ = build_model("alad", "csv", len(preprocessor.feature_names), seed=13)
+    path = export_saved_model(model, tmp_path / "model", "fm", 1.0, preprocessor=preprocessor)
+
+    # --fillna fills missing, blank and infinite values...
+    gaps = pd.DataFrame({"bytes": [np.nan, " ", np.inf], "proto": ["tcp", "udp", "tcp"]})
+    assert len(score_table(path, gaps)) == 3
+    # ...but text in a numeric column is an error, as in training.
+    text = pd.DataFrame({"bytes": [3.0, "12kB", np.nan], "proto": ["tcp", "udp", "tcp"]})
+    with pytest.raises(ValueError, match=r"1 values in numeric columns are not numbers, for example '12kB' in column 'bytes', row 1"):
+        score_table(path, text)

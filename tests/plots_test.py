@@ -72,6 +72,16 @@ def test_losses_plot_skipped_without_epochs(scored, tmp_path):
     assert set(read_images(tmp_path / "plots")) == {"plots/roc", "plots/precision_recall", "plots/score_histograms"}
 
 
+def test_curves_skipped_without_labels(scored, tmp_path):
+    _, scores, _, history = scored
+    metrics = {name: {"threshold": float(np.percentile(values, 90))} for name, values in scores.items()}
+    paths = plots.write_run_plots(tmp_path, history, None, scores, metrics, step=3)
+    assert set(paths) == {"losses", "score_histograms"}
+    assert not (tmp_path / "roc.png").exists()
+    assert not (tmp_path / "precision_recall.png").exists()
+    assert_png(tmp_path / "score_histograms.png")
+
+
 def test_curves_are_thinned():
     x = np.linspace(0, 1, 100_000)
     thin_x, thin_y = plots._thin(x, x**2)

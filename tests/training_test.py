@@ -1,7 +1,9 @@
+import dataclasses
 import io
 import json
 import logging
 import sys
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -207,6 +209,23 @@ def test_resume_falls_back_after_broken_checkpoint(kdd_splits, tmp_path):
     result = fit(3)
     assert result["initial_epoch"] == 1
     assert result["epochs_run"] == 2
+
+
+def test_resume_after_interrupt_keeps_losses(data_dir, tmp_path):
+    config = RunConfig(
+        dataset="arrhythmia", nb_epochs=2, rd=5, data_dir=str(data_dir),
+        logdir=str(tmp_path / "logs"), verbose=0,
+    )
+    first = run_experiment(config)
+    # Ctrl-C during training leaves the checkpoint but no summary.
+    (Path(first["run_dir"]) / "summary.json").unlink()
+
+    resumed = run_experiment(dataclasses.replace(config, nb_epochs=4, resume=True))
+    assert resumed["resumed"]
+    assert resumed["initial_epoch"] == 2
+    for term in LOSS_TERMS:
+        assert len(resumed["history"][term]) == 4, term
+        assert resumed["history"][term][:2] == pytest.approx(first["history"][term]), term
 
 
 def test_train_dataset_shuffles_two_copies(kdd_splits):

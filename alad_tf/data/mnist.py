@@ -86,6 +86,14 @@ def _read_npz(path):
     return images, labels
 
 
+def check_digit(anomalous_digit):
+    """Raise `ValueError` unless `anomalous_digit` is a digit from 0 to 9."""
+    if anomalous_digit not in range(10):
+        raise ValueError(
+            f"Invalid --label {anomalous_digit} for mnist: expected the anomalous digit, 0 to 9."
+        )
+
+
 def split(images, labels, anomalous_digit, validation=False):
     """Apply the protocol to uint8 images and digit labels.
 
@@ -93,10 +101,7 @@ def split(images, labels, anomalous_digit, validation=False):
         A `Splits` instance with float32 images in [-1, 1] of shape
         `(n, 28, 28, 1)`.
     """
-    if anomalous_digit not in range(10):
-        raise ValueError(
-            f"Invalid --label {anomalous_digit} for mnist: expected the anomalous digit, 0 to 9."
-        )
+    check_digit(anomalous_digit)
     x = (images.astype(np.float32) / 255.0 * 2.0 - 1.0)[..., np.newaxis]
     is_anomalous = labels == anomalous_digit
     normal_x, anomalous_x = x[~is_anomalous], x[is_anomalous]
@@ -146,6 +151,8 @@ def load(data_dir=None, scale=False, validation=False, label=0):
         A `Splits` instance.
     """
     del scale
+    # Before reading, which can mean a download.
+    check_digit(label)
     images, labels = read_images(data_dir)
     return split(images, labels, label, validation=validation)
 

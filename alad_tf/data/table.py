@@ -102,6 +102,11 @@ def read_table(path, no_header=False):
         ValueError: If the file is missing, empty or unreadable.
     """
     path = Path(path).expanduser()
+    if path.is_dir():
+        raise ValueError(
+            f"Table file {path} is a folder, not a file. Pass the CSV or Parquet file in it "
+            f"to --data_path."
+        )
     if not path.is_file():
         raise ValueError(f"Table file {path} not found. Pass an existing file to --data_path.")
     if path.suffix.lower() in PARQUET_SUFFIXES:
@@ -121,7 +126,9 @@ def read_table(path, no_header=False):
         except pd.errors.EmptyDataError as error:
             raise ValueError(f"Table file {path} is empty.") from error
         except (UnicodeDecodeError, pd.errors.ParserError, OSError, csv.Error) as error:
-            raise ValueError(f"Cannot read {path} as CSV: {error}.") from error
+            # The parser's message can span lines and end with a period.
+            reason = " ".join(str(error).split()).rstrip(".")
+            raise ValueError(f"Cannot read {path} as CSV: {reason}.") from error
         logging.info(
             "Read %s %s a header line, with fields separated by %r.",
             path, "without" if header is None else "with", delimiter,
