@@ -286,7 +286,8 @@ class TablePreprocessor:
 def _listed_columns(frame):
     """Return the first 30 column names of `frame`, comma-separated, for error messages."""
     listed = ", ".join(list(frame.columns)[:30])
-    more = " …" if len(frame.columns) > 30 else ""
+    hidden = len(frame.columns) - 30
+    more = f" and {hidden} more" if hidden > 0 else ""
     return listed + more
 
 
@@ -400,7 +401,7 @@ def _column_kinds(frame, categorical_columns):
             bad = present[numbers.isna()]
             raise ValueError(
                 f"Column {name!r} is mostly numeric but has {len(bad)} non-numeric "
-                f"values, for example {bad.iloc[0]!r} in row {bad.index[0]}. Fix them, "
+                f"value{'s' if len(bad) > 1 else ''}, for example {bad.iloc[0]!r} in row {bad.index[0]}. Fix them, "
                 f"or pass --categorical_columns {name} to one-hot encode the column."
             )
         categorical.append(name)
