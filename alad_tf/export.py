@@ -204,10 +204,15 @@ def _check_no_text(raw, numeric):
     name = text.any().idxmax()
     # A position, because the index of the caller's rows need not be unique.
     position = int(np.argmax(text[name].to_numpy()))
+    count = int(text.to_numpy().sum())
+    if count == 1:
+        what = "1 value in a numeric column is not a number"
+    else:
+        what = f"{count} values in numeric columns are not numbers"
     raise ValueError(
-        f"{int(text.to_numpy().sum())} values in numeric columns are not numbers, for "
-        f"example {raw[name].iloc[position]!r} in column {name!r}, row {raw.index[position]}. "
-        f"Fix them, because --fillna replaces only missing and infinite values."
+        f"{what}, for example {raw[name].iloc[position]!r} in column {name!r}, row "
+        f"{raw.index[position]}. Correct the text, because --fillna replaces only "
+        f"missing and infinite values."
     )
 
 

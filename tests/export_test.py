@@ -107,5 +107,5 @@ def test_score_table_rejects_numeric_text(tmp_path):
     assert len(score_table(path, gaps)) == 3
     # ...but text in a numeric column is an error, as in training.
     text = pd.DataFrame({"bytes": [3.0, "12kB", np.nan], "proto": ["tcp", "udp", "tcp"]})
-    with pytest.raises(ValueError, match=r"1 values in numeric columns are not numbers, for example '12kB' in column 'bytes', row 1"):
+    with pytest.raises(ValueError, match=r"1 value in a numeric column is not a number, for example '12kB' in column 'bytes', row 1"):
         score_table(path, text)
