@@ -206,11 +206,11 @@ def _check_no_text(raw, numeric):
     position = int(np.argmax(text[name].to_numpy()))
     count = int(text.to_numpy().sum())
     if count == 1:
-        what = "1 value in a numeric column is not a number"
+        problem = "1 value in a numeric column is not a number"
     else:
-        what = f"{count} values in numeric columns are not numbers"
+        problem = f"{count} values in numeric columns are not numbers"
     raise ValueError(
-        f"{what}, for example {raw[name].iloc[position]!r} in column {name!r}, row "
+        f"{problem}, for example {raw[name].iloc[position]!r} in column {name!r}, row "
         f"{raw.index[position]}. Correct the text, because --fillna replaces only "
         f"missing and infinite values."
     )
