@@ -235,10 +235,17 @@ def score_table(path, frame):
         l2, fm), then `score`, `is_anomaly` and `unseen_categories`.
 
     Raises:
+        TypeError: If `frame` is not a DataFrame.
         ValueError: If the export has no table preprocessing, a column is
             missing, a numeric column contains text, or a numeric value is
             missing or not finite while the run did not use `--fillna`.
     """
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(
+            f"Expected the rows as a pandas DataFrame with the training columns, got "
+            f"{type(frame).__name__}. Read the file with pandas.read_csv or build a "
+            f"DataFrame with the column names of the training table."
+        )
     path = Path(path)
     if not (path / PREPROCESSING_FILE).is_file():
         raise ValueError(

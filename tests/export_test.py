@@ -89,7 +89,7 @@ def test_scaled_model_export_takes_raw_rows(data_dir, tmp_path):
     assert len(info["feature_names"]) == 121
 
 
-def test_score_table_rejects_numeric_text(tmp_path):
+def test_score_table_rejects_bad_rows(tmp_path):
     import keras
     import pandas as pd
 
@@ -109,3 +109,5 @@ def test_score_table_rejects_numeric_text(tmp_path):
     text = pd.DataFrame({"bytes": [3.0, "12kB", np.nan], "proto": ["tcp", "udp", "tcp"]})
     with pytest.raises(ValueError, match=r"1 value in a numeric column is not a number, for example '12kB' in column 'bytes', row 1"):
         score_table(path, text)
+    with pytest.raises(TypeError, match="Expected the rows as a pandas DataFrame .* got ndarray"):
+        score_table(path, np.ones((2, 2)))
