@@ -399,10 +399,11 @@ def _column_kinds(frame, categorical_columns):
             continue
         if numbers.notna().mean() >= NUMERIC_MAJORITY:
             bad = present[numbers.isna()]
+            values = "values" if len(bad) > 1 else "value"
             raise ValueError(
-                f"Column {name!r} is mostly numeric but has {len(bad)} non-numeric "
-                f"value{'s' if len(bad) > 1 else ''}, for example {bad.iloc[0]!r} in row {bad.index[0]}. Fix them, "
-                f"or pass --categorical_columns {name} to one-hot encode the column."
+                f"Column {name!r} is mostly numeric but has {len(bad)} non-numeric {values}, "
+                f"for example {bad.iloc[0]!r} in row {bad.index[0]}. Correct the text, or "
+                f"pass --categorical_columns {name} to one-hot encode the column."
             )
         categorical.append(name)
     return categorical
