@@ -205,18 +205,22 @@ class HistoryBackup(keras.callbacks.Callback):
     def __init__(self, backup_dir):
         super().__init__()
         self.path = os.path.join(backup_dir, HISTORY_FILE)
+        self.history = {}
+
+    def on_train_begin(self, logs=None):
+        # Read once: the earlier epochs of a resumed run.
+        self.history = read_history(os.path.dirname(self.path))
 
     def on_epoch_end(self, epoch, logs=None):
-        history = read_history(os.path.dirname(self.path))
         for name, value in (logs or {}).items():
-            values = history.setdefault(name, [])
+            values = self.history.setdefault(name, [])
             # Drop the epochs from `epoch` on, which an interrupt after this
             # file but before the checkpoint can leave behind.
             values[epoch:] = [float(value)]
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
         partial = self.path + ".partial"
         with open(partial, "w") as handle:
-            json.dump(history, handle)
+            json.dump(self.history, handle)
         os.replace(partial, self.path)
 
 

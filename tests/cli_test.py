@@ -183,14 +183,18 @@ def test_cli_import_skips_tensorflow():
     assert result.stdout.strip() == "[]"
 
 
-def test_missing_dataset_exits_with_clear_message(tmp_path):
-    result = run_cli(
-        "alad", "run", "--nb_epochs", "1", "--logdir", str(tmp_path / "logs"),
-        "--data_dir", str(tmp_path / "nowhere"),
+def _run_without_data(tmp_path, *args):
+    """Run the CLI offline with an empty --data_dir and no other data folder."""
+    return run_cli(
+        *args, "--logdir", str(tmp_path / "logs"), "--data_dir", str(tmp_path / "nowhere"),
         env={"ALAD_TF_DATA_DIR": "", "ALAD_TF_OFFLINE": "1", "KERAS_HOME": str(tmp_path / "k")},
         cwd=tmp_path,
         timeout=300,
     )
+
+
+def test_missing_dataset_exits_with_clear_message(tmp_path):
+    result = _run_without_data(tmp_path, "alad", "run", "--nb_epochs", "1")
     assert result.returncode == 1
     assert "Error: Dataset file kddcup.data_10_percent_corrected or kddcup.data_10_percent.gz not found" in result.stderr
     assert str(tmp_path / "nowhere") in result.stderr
@@ -198,13 +202,7 @@ def test_missing_dataset_exits_with_clear_message(tmp_path):
 
 def test_model_without_networks_fails_before_loading(tmp_path):
     # No mnist.npz anywhere: the model check must come before the data is looked for.
-    result = run_cli(
-        "alad", "run", "--dataset", "mnist", "--logdir", str(tmp_path / "logs"),
-        "--data_dir", str(tmp_path / "nowhere"),
-        env={"ALAD_TF_DATA_DIR": "", "ALAD_TF_OFFLINE": "1", "KERAS_HOME": str(tmp_path / "k")},
-        cwd=tmp_path,
-        timeout=300,
-    )
+    result = _run_without_data(tmp_path, "alad", "run", "--dataset", "mnist")
     assert result.returncode == 1
     assert "Error: No 'alad' architecture for dataset 'mnist'" in result.stderr
     assert "Dataset file" not in result.stderr
