@@ -47,10 +47,17 @@ def make_train_dataset(x, batch_size, seed):
     def gather_batches(indices_dis, indices_gen):
         return tf.gather(rows, indices_dis), tf.gather(rows, indices_gen)
 
+    # With tf.data autotuning on, about half the KDD99 epochs on 2 cores ran
+    # at a fixed 20.5 s instead of 10 to 14 s, with or without spectral
+    # normalisation. A fixed one-batch prefetch never did, and the pipeline
+    # is 8 times faster than the training step, so there is nothing to tune.
+    options = tf.data.Options()
+    options.autotune.enabled = False
     return (
         tf.data.Dataset.zip(shuffled(seed), shuffled(seed + 1))
         .map(gather_batches)
-        .prefetch(tf.data.AUTOTUNE)
+        .prefetch(1)
+        .with_options(options)
     )
 
 

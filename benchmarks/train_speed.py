@@ -6,6 +6,7 @@ first epoch includes tracing and is reported separately.
 
 Usage:
     python benchmarks/train_speed.py [--model alad] [--data_dir DIR] [--epochs 2] [--intra_op_threads 1]
+        [--sn] [--enable_dzz]
 """
 
 import os
@@ -18,6 +19,8 @@ flags.DEFINE_enum("model", "alad", ["alad", "bigan"], "Model to time.")
 flags.DEFINE_string("data_dir", None, "Folder holding the KDD99 file.")
 flags.DEFINE_integer("epochs", 2, "Epochs to time; the first includes tracing.", lower_bound=2)
 flags.DEFINE_integer("intra_op_threads", 1, "TensorFlow intra-op threads; 0 lets TensorFlow choose.")
+flags.DEFINE_bool("sn", False, "Spectrally normalise the discriminators, as `main.py --sn`.")
+flags.DEFINE_bool("enable_dzz", False, "Add the D_zz cycle term to ALAD's losses, as `main.py --enable_dzz`.")
 flags.DEFINE_multi_integer("score_batch_size", [50, 1024], "Scoring chunk sizes to time.")
 FLAGS = flags.FLAGS
 
@@ -37,7 +40,10 @@ def main(argv):
 
     splits = load_dataset("kdd", data_dir=FLAGS.data_dir)
     keras.utils.set_random_seed(0)
-    model, hyperparameters = build_model(FLAGS.model, "kdd", splits.num_features, seed=0)
+    options = {"enable_dzz": FLAGS.enable_dzz} if FLAGS.model == "alad" else {}
+    model, hyperparameters = build_model(
+        FLAGS.model, "kdd", splits.num_features, spectral_norm=FLAGS.sn, seed=0, **options
+    )
     model.compile(learning_rate=hyperparameters["learning_rate"], steps_per_execution=STEPS_PER_EXECUTION)
     dataset = make_train_dataset(splits.x_train, 50, seed=0)
     steps = len(splits.x_train) // 50
@@ -48,7 +54,7 @@ def main(argv):
         model.fit(dataset, epochs=1, verbose=0)
         epoch_seconds.append(time.perf_counter() - start)
 
-    print(f"model: {FLAGS.model}")
+    print(f"model: {FLAGS.model}, sn {FLAGS.sn}, enable_dzz {FLAGS.enable_dzz}")
     print(f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}")
     print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, intra-op threads {FLAGS.intra_op_threads or 'default'}")
     print(f"first epoch (with tracing): {epoch_seconds[0]:.1f} s")

@@ -248,3 +248,9 @@ def test_train_dataset_shuffles_two_copies(kdd_splits):
     first_epoch = np.concatenate([batches[0].numpy() for batches in epochs[0]])
     second_epoch = np.concatenate([batches[0].numpy() for batches in epochs[1]])
     assert not np.array_equal(first_epoch, second_epoch)
+
+
+def test_train_dataset_is_not_autotuned(kdd_splits):
+    # Autotuning made half the KDD99 epochs twice as slow on 2 cores.
+    dataset = training.make_train_dataset(kdd_splits.x_train[:500], 50, seed=5)
+    assert dataset.options().autotune.enabled is False
