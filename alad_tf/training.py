@@ -49,8 +49,9 @@ def make_train_dataset(x, batch_size, seed):
 
     # With tf.data autotuning on, about half the KDD99 epochs on 2 cores ran
     # at a fixed 20.5 s instead of 10 to 14 s, with or without spectral
-    # normalisation. A fixed one-batch prefetch never did, and the pipeline
-    # is 8 times faster than the training step, so there is nothing to tune.
+    # normalisation. With a fixed one-batch prefetch, none of 24 measured
+    # epochs did. The pipeline is 8 times faster than a training step, so
+    # there is nothing to tune.
     options = tf.data.Options()
     options.autotune.enabled = False
     return (

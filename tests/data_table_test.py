@@ -332,3 +332,29 @@ def test_string_options_split_at_commas(kdd_table):
     np.testing.assert_array_equal(from_strings.y_test, from_lists.y_test)
     assert from_strings.preprocessor.categorical_columns == ["1", "2", "3", "6", "11"]
     assert from_strings.preprocessor.feature_names == from_lists.preprocessor.feature_names
+
+
+def test_mostly_unique_column_warns(kdd_table, tmp_path, caplog):
+    frame = kdd_table["frame"].copy()
+    frame.insert(0, "date", pd.date_range("2026-01-01", periods=len(frame), freq="min").astype(str))
+    frame.columns = ["date"] + [f"f{index}" for index in range(41)] + ["label"]
+    path = tmp_path / "dated.csv"
+    frame.to_csv(path, index=False)
+    options = {"label_column": "label", "anomaly_values": ["normal."]}
+
+    caplog.set_level(logging.INFO, logger="absl")
+    splits = _load(path, **options)
+    train_size = len(splits.x_train)
+    warnings = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
+    assert (
+        f"Column 'date' has {train_size} distinct values in {train_size} training rows, and "
+        f"each becomes one feature. If it is an ID, a date or free text, pass "
+        f"--drop_columns date." in warnings
+    )
+    # Columns with few categories, such as KDD99's protocol and service, do not warn.
+    assert [message for message in warnings if "distinct values" in message] == [warnings[0]]
+
+    caplog.clear()
+    dropped = _load(path, drop_columns="date", **options)
+    assert not any("distinct values" in record.getMessage() for record in caplog.records)
+    assert dropped.x_train.shape[1] == splits.x_train.shape[1] - train_size

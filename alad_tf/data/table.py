@@ -34,6 +34,9 @@ DEFAULT_CONTAMINATION = 0.1
 # A column whose values are mostly numbers is taken as numeric, and its other
 # values as errors, unless the user names it categorical.
 NUMERIC_MAJORITY = 0.5
+# A categorical column with more distinct training values than this, and than
+# half the training rows, is probably an ID or a date, so loading warns.
+MOSTLY_UNIQUE_MIN = 20
 # Rows read to detect a header line, and characters read to detect the delimiter.
 HEADER_SAMPLE_ROWS = 200
 DELIMITER_SAMPLE_CHARS = 65_536
@@ -444,6 +447,23 @@ def _log_filled_values(frame, preprocessor):
         logging.info("--fillna: the table has no missing or infinite numeric values to replace.")
 
 
+def _warn_mostly_unique(preprocessor, train_size):
+    """Warn about categorical columns whose values are mostly unique, such as IDs or dates.
+
+    Each distinct training value becomes one feature, and values that occur
+    once teach the detector nothing: at scoring, new IDs or dates encode as
+    all zeros.
+    """
+    for column in preprocessor.columns:
+        count = len(column.get("categories", ()))
+        if count > MOSTLY_UNIQUE_MIN and count > train_size / 2:
+            logging.warning(
+                "Column %r has %d distinct values in %d training rows, and each becomes "
+                "one feature. If it is an ID, a date or free text, pass --drop_columns %s.",
+                column["name"], count, train_size, column["name"],
+            )
+
+
 def load(
     data_path=None,
     label_column=None,
@@ -552,6 +572,7 @@ def load(
         frame.iloc[train_rows], categorical, scale=scale, fillna=fillna,
         dropped_columns=drop_columns,
     )
+    _warn_mostly_unique(preprocessor, len(train_rows))
     if fillna:
         # Count only the encoded rows, because the anomalies of a labelled
         # table's training half are neither trained on nor scored.
