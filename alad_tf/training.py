@@ -48,7 +48,7 @@ def make_train_dataset(x, batch_size, seed):
         return tf.gather(rows, indices_dis), tf.gather(rows, indices_gen)
 
     # With tf.data autotuning on, about half the KDD99 epochs on 2 cores ran
-    # at a fixed 20.5 s instead of 10 to 14 s, with or without spectral
+    # at a fixed 20.5 s instead of 9 to 16 s, with or without spectral
     # normalisation. With a fixed one-batch prefetch, none of 24 measured
     # epochs did. The pipeline is 8 times faster than a training step, so
     # there is nothing to tune.

@@ -27,6 +27,8 @@ FLAGS = flags.FLAGS
 
 def main(argv):
     del argv
+    if FLAGS.enable_dzz and FLAGS.model != "alad":
+        raise app.UsageError("--enable_dzz applies to ALAD only. Drop it, or pass --model alad.")
     import keras
     import tensorflow as tf
 
