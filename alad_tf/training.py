@@ -19,6 +19,11 @@ STEPS_PER_EXECUTION = 100
 # validation score, as the original's counter that must exceed 10.
 EARLY_STOP_PATIENCE = 11
 
+# Minimum seconds between two checkpoints, as the original's Supervisor saved
+# every 20 s. Saving after every epoch took 0.19 s against 0.06 s of training
+# per Arrhythmia epoch, and made a 700-epoch run 3.3 times slower.
+CHECKPOINT_INTERVAL = 20
+
 
 def make_train_dataset(x, batch_size, seed):
     """Zip two independently shuffled copies of `x`, batched without the last partial batch.
@@ -164,18 +169,50 @@ class ReconstructionImages(keras.callbacks.Callback):
 
 
 class CheckpointBackup(keras.callbacks.BackupAndRestore):
-    """`BackupAndRestore` that keeps the previous epoch's checkpoint and falls back to it.
+    """`BackupAndRestore` that saves at most every `interval` seconds and keeps the previous checkpoint.
 
-    An interrupt (Ctrl-C) during a save leaves a partly written weights file.
-    Keras then raises `ValueError` while loading, and its own fallback only
-    catches `OSError`, so this class catches both.
+    An epoch that ends less than `interval` seconds after the last save is
+    saved only if it is the last one trained. So an interrupt (Ctrl-C) loses
+    at most `interval` seconds of training plus the epoch in progress.
+
+    An interrupt during a save leaves a partly written weights file. Keras
+    then raises `ValueError` while loading, and its own fallback only
+    catches `OSError`, so this class catches both and falls back to the
+    previous checkpoint.
 
     Args:
         backup_dir: Folder of the checkpoint files.
+        interval: Minimum seconds between two saves. 0 saves after every
+            epoch. Defaults to `CHECKPOINT_INTERVAL`.
     """
 
-    def __init__(self, backup_dir):
+    def __init__(self, backup_dir, interval=CHECKPOINT_INTERVAL):
         super().__init__(backup_dir, double_checkpoint=True, delete_checkpoint=False)
+        self.interval = interval
+        self._last_save = None
+        self._unsaved = False
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        self._last_save = time.monotonic()
+        self._unsaved = False
+
+    def _save_model(self):
+        # Keras calls this after every epoch (save_freq="epoch").
+        if time.monotonic() - self._last_save < self.interval:
+            self._unsaved = True
+            return
+        self._save_now()
+
+    def _save_now(self):
+        super()._save_model()
+        self._last_save = time.monotonic()
+        self._unsaved = False
+
+    def on_train_end(self, logs=None):
+        if self._unsaved:
+            self._save_now()
+        super().on_train_end(logs)
 
     def _load_model(self):
         try:
@@ -283,6 +320,7 @@ def train(
     batch_summaries=False,
     extra_callbacks=(),
     progress=False,
+    checkpoint_interval=CHECKPOINT_INTERVAL,
 ):
     """Train `model` with `keras.Model.fit` and the project's callbacks.
 
@@ -293,8 +331,10 @@ def train(
         batch_size: Rows per training step.
         seed: Seed of the two shuffled copies of the training data.
         checkpoint_dir: Folder of the `keras.callbacks.BackupAndRestore`
-            checkpoint, written after every epoch. If it already contains a
-            checkpoint, training resumes from it.
+            checkpoint, written after an epoch when `checkpoint_interval`
+            seconds have passed since the last save, and after the last
+            epoch. If it already contains a checkpoint, training resumes
+            from it.
         tensorboard_dir: Folder of the TensorBoard event files.
         run_name: Name used in log lines.
         x_valid: Validation rows, scored each epoch. Defaults to `None`.
@@ -308,6 +348,8 @@ def train(
             standard output. It is shown only when standard output is a
             terminal or a notebook (`redraws_lines`), since the per-epoch
             log lines already give the progress. Defaults to `False`.
+        checkpoint_interval: Minimum seconds between two checkpoints. 0
+            saves after every epoch. Defaults to `CHECKPOINT_INTERVAL`.
 
     Returns:
         A dict with `history` (the Keras history dict), `initial_epoch`,
@@ -318,7 +360,7 @@ def train(
         raise ValueError("Early stopping needs validation rows (x_valid).")
 
     validation_data = None if x_valid is None else make_eval_dataset(x_valid, batch_size)
-    backup = CheckpointBackup(checkpoint_dir)
+    backup = CheckpointBackup(checkpoint_dir, interval=checkpoint_interval)
     callbacks = [
         # Stops at the first NaN loss instead of training every epoch for nothing.
         keras.callbacks.TerminateOnNaN(),

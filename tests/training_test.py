@@ -198,7 +198,7 @@ def test_resume_falls_back_after_broken_checkpoint(kdd_splits, tmp_path):
         return training.train(
             model, kdd_splits.x_train[:500], epochs=epochs, batch_size=50, seed=4,
             checkpoint_dir=str(tmp_path / "checkpoints"), tensorboard_dir=str(tmp_path),
-            run_name="resume",
+            run_name="resume", checkpoint_interval=0,
         )
 
     fit(2)
@@ -251,6 +251,36 @@ def test_train_dataset_shuffles_two_copies(kdd_splits):
 
 
 def test_train_dataset_is_not_autotuned(kdd_splits):
-    # Autotuning made half the KDD99 epochs twice as slow on 2 cores.
+    # Autotuning made about half the KDD99 epochs twice as slow on 2 cores.
     dataset = training.make_train_dataset(kdd_splits.x_train[:500], 50, seed=5)
     assert dataset.options().autotune.enabled is False
+
+
+def test_checkpoint_interval_skips_early_saves(kdd_splits, tmp_path, monkeypatch):
+    saved_epochs = []
+    save = training.CheckpointBackup._save_now
+
+    def record(backup):
+        save(backup)
+        saved_epochs.append(backup._current_epoch)
+
+    monkeypatch.setattr(training.CheckpointBackup, "_save_now", record)
+
+    def fit(epochs, interval):
+        keras.utils.set_random_seed(4)
+        model, _ = build_model("alad", "kdd", 121, seed=4)
+        model.compile(learning_rate=1e-5)
+        return training.train(
+            model, kdd_splits.x_train[:500], epochs=epochs, batch_size=50, seed=4,
+            checkpoint_dir=str(tmp_path / "checkpoints"), tensorboard_dir=str(tmp_path),
+            run_name="interval", checkpoint_interval=interval,
+        )
+
+    # Three short epochs within an hour: only the last one is saved.
+    fit(3, interval=3600)
+    assert saved_epochs == [3]
+    assert not (tmp_path / "checkpoints" / "latest.weights.h5.bkp").exists()
+
+    resumed = fit(5, interval=0)
+    assert resumed["initial_epoch"] == 3
+    assert saved_epochs == [3, 4, 5]
