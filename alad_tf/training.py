@@ -222,7 +222,7 @@ class CheckpointBackup(keras.callbacks.BackupAndRestore):
                 raise
             logging.warning(
                 "The latest checkpoint in %s cannot be read, probably because a save was "
-                "interrupted. Resuming from the checkpoint of the epoch before.",
+                "interrupted. Resuming from the checkpoint saved before it.",
                 self.backup_dir,
             )
             shutil.copy(self._prev_weights_path, self._weights_path)
