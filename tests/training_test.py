@@ -190,23 +190,25 @@ def test_progress_bar_only_on_terminal(terminal, kdd_splits, tmp_path, monkeypat
         assert output == ""
 
 
-def test_resume_falls_back_after_broken_checkpoint(kdd_splits, tmp_path):
-    def fit(epochs):
-        keras.utils.set_random_seed(4)
-        model, _ = build_model("alad", "kdd", 121, seed=4)
-        model.compile(learning_rate=1e-5)
-        return training.train(
-            model, kdd_splits.x_train[:500], epochs=epochs, batch_size=50, seed=4,
-            checkpoint_dir=str(tmp_path / "checkpoints"), tensorboard_dir=str(tmp_path),
-            run_name="resume", checkpoint_interval=0,
-        )
+def _fit_500_rows(kdd_splits, tmp_path, epochs, checkpoint_interval):
+    """Train ALAD on 500 KDD99 rows with its checkpoint in `tmp_path / "checkpoints"`."""
+    keras.utils.set_random_seed(4)
+    model, _ = build_model("alad", "kdd", 121, seed=4)
+    model.compile(learning_rate=1e-5)
+    return training.train(
+        model, kdd_splits.x_train[:500], epochs=epochs, batch_size=50, seed=4,
+        checkpoint_dir=str(tmp_path / "checkpoints"), tensorboard_dir=str(tmp_path),
+        run_name="resume", checkpoint_interval=checkpoint_interval,
+    )
 
-    fit(2)
+
+def test_resume_falls_back_after_broken_checkpoint(kdd_splits, tmp_path):
+    _fit_500_rows(kdd_splits, tmp_path, epochs=2, checkpoint_interval=0)
     # A save cut short by Ctrl-C leaves a truncated weights file.
     weights = tmp_path / "checkpoints" / "latest.weights.h5"
     weights.write_bytes(weights.read_bytes()[:5000])
 
-    result = fit(3)
+    result = _fit_500_rows(kdd_splits, tmp_path, epochs=3, checkpoint_interval=0)
     assert result["initial_epoch"] == 1
     assert result["epochs_run"] == 2
 
@@ -266,21 +268,11 @@ def test_checkpoint_interval_skips_early_saves(kdd_splits, tmp_path, monkeypatch
 
     monkeypatch.setattr(training.CheckpointBackup, "_save_now", record)
 
-    def fit(epochs, interval):
-        keras.utils.set_random_seed(4)
-        model, _ = build_model("alad", "kdd", 121, seed=4)
-        model.compile(learning_rate=1e-5)
-        return training.train(
-            model, kdd_splits.x_train[:500], epochs=epochs, batch_size=50, seed=4,
-            checkpoint_dir=str(tmp_path / "checkpoints"), tensorboard_dir=str(tmp_path),
-            run_name="interval", checkpoint_interval=interval,
-        )
-
     # Three short epochs within an hour: only the last one is saved.
-    fit(3, interval=3600)
+    _fit_500_rows(kdd_splits, tmp_path, epochs=3, checkpoint_interval=3600)
     assert saved_epochs == [3]
     assert not (tmp_path / "checkpoints" / "latest.weights.h5.bkp").exists()
 
-    resumed = fit(5, interval=0)
+    resumed = _fit_500_rows(kdd_splits, tmp_path, epochs=5, checkpoint_interval=0)
     assert resumed["initial_epoch"] == 3
     assert saved_epochs == [3, 4, 5]
