@@ -613,12 +613,15 @@ def _run_one(name, splits, settings, load_seconds):
                 "[%s] %s: threshold = %.4f | flagged = %d of %d rows",
                 name, method, values["threshold"], values["flagged"], len(splits.x_test),
             )
-            continue
-        logging.info(
-            "[%s] %s: Prec = %.4f | Rec = %.4f | F1 = %.4f | AUROC = %.4f",
-            name, method, values["precision"], values["recall"], values["f1"],
-            values["auroc"],
-        )
+        else:
+            logging.info(
+                "[%s] %s: Prec = %.4f | Rec = %.4f | F1 = %.4f | AUROC = %.4f",
+                name, method, values["precision"], values["recall"], values["f1"],
+                values["auroc"],
+            )
+        ties = evaluation.tie_warning(method, values, len(splits.x_test))
+        if ties:
+            logging.warning("[%s] %s", name, ties)
 
     folder = run_folder_name(
         name, settings["dataset"], settings["threshold"], settings["label"], settings["rd"],

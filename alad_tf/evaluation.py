@@ -18,6 +18,10 @@ THRESHOLD_MODES = ("test_percentile", "train_percentile")
 # flagged.
 DEFAULT_TRAIN_PERCENTILE = 95.0
 
+# Share of the scored rows tied at a threshold from which `tie_warning` reports
+# them. Tied rows are all flagged, so they can far exceed the percentile's share.
+TIE_WARNING_SHARE = 0.01
+
 
 class Scorer:
     """Score rows in fixed-size chunks with a model's EMA networks.
@@ -98,6 +102,47 @@ def percentile_threshold(scores, percentile):
     return float(np.percentile(scores, percentile))
 
 
+def threshold_counts(scores, threshold):
+    """Count the rows flagged by `threshold` and the rows scoring exactly it.
+
+    Returns:
+        A dict with `flagged` (rows with `score >= threshold`) and `tied`
+        (rows with `score == threshold`).
+    """
+    scores = np.asarray(scores)
+    return {
+        "flagged": int((scores >= threshold).sum()),
+        "tied": int((scores == threshold).sum()),
+    }
+
+
+def tie_warning(method, values, n_rows):
+    """Describe a large block of rows tied at a score's threshold.
+
+    Args:
+        method: Score name, used in the message.
+        values: The score's dict from `evaluate_scores`, with `threshold`,
+            `flagged` and `tied`.
+        n_rows: Number of scored rows.
+
+    Returns:
+        A one-line message when at least 2 rows and `TIE_WARNING_SHARE` of
+        `n_rows` score exactly the threshold, else `None`.
+    """
+    tied = values["tied"]
+    if tied < 2 or tied < TIE_WARNING_SHARE * n_rows:
+        return None
+    flagged = values["flagged"]
+    above = flagged - tied
+    return (
+        f"{method}: {tied:,} of {n_rows:,} rows score exactly the threshold "
+        f"{values['threshold']:.6g} and are all flagged, so {flagged:,} rows "
+        f"({100 * flagged / n_rows:.1f} %) are flagged and {above:,} "
+        f"({100 * above / n_rows:.1f} %) score above it. Identical rows get "
+        f"identical scores, so this score's metrics depend on one such block."
+    )
+
+
 def binary_metrics(y_true, scores, threshold):
     """Compute precision, recall, F1 and AUROC of flagging `scores >= threshold`.
 
@@ -107,8 +152,9 @@ def binary_metrics(y_true, scores, threshold):
         threshold: Decision threshold.
 
     Returns:
-        A dict with `precision`, `recall`, `f1`, `auroc`, `auprc` and
-        `threshold`. `auprc` is the trapezoidal area under the
+        A dict with `precision`, `recall`, `f1`, `auroc`, `auprc`,
+        `threshold`, and the `flagged` and `tied` counts of
+        `threshold_counts`. `auprc` is the trapezoidal area under the
         precision-recall curve, as the EGBAD code computes it for MNIST.
     """
     y_true = np.asarray(y_true).astype(int)
@@ -131,6 +177,7 @@ def binary_metrics(y_true, scores, threshold):
         "f1": float(f1),
         "auroc": float(auc(false_positive_rate, true_positive_rate)),
         "threshold": float(threshold),
+        **threshold_counts(scores, threshold),
     }
 
 
@@ -155,7 +202,7 @@ def evaluate_scores(
 
     Returns:
         A dict of score name to the dict of `binary_metrics`, or to a dict
-        with `threshold` and `flagged` when `y_test` is `None`.
+        with `threshold`, `flagged` and `tied` when `y_test` is `None`.
     """
     if mode not in THRESHOLD_MODES:
         raise ValueError(
@@ -175,7 +222,7 @@ def evaluate_scores(
             )
             threshold = percentile_threshold(valid_scores[name], percentile)
         if y_test is None:
-            results[name] = {"threshold": threshold, "flagged": int((scores >= threshold).sum())}
+            results[name] = {"threshold": threshold, **threshold_counts(scores, threshold)}
         else:
             results[name] = binary_metrics(y_test, scores, threshold)
     return results

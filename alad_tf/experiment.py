@@ -392,12 +392,16 @@ def run_experiment(config):
                 run_name, step, method, values["threshold"], values["flagged"],
                 len(splits.x_test),
             )
-            continue
-        logging.info(
-            "[%s] Testing at step %d, method %s: Prec = %.4f | Rec = %.4f | F1 = %.4f | AUROC = %.4f",
-            run_name, step, method, values["precision"], values["recall"], values["f1"],
-            values["auroc"],
-        )
+        else:
+            logging.info(
+                "[%s] Testing at step %d, method %s: Prec = %.4f | Rec = %.4f | F1 = %.4f | "
+                "AUROC = %.4f",
+                run_name, step, method, values["precision"], values["recall"], values["f1"],
+                values["auroc"],
+            )
+        ties = evaluation.tie_warning(method, values, len(splits.x_test))
+        if ties:
+            logging.warning("[%s] %s", run_name, ties)
 
     results.write_test_summaries(run_dir, metrics, mean_inference_time, step)
     results.write_run_results(run_dir, config.logdir, config, metrics, step)

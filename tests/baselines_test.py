@@ -235,7 +235,7 @@ def test_gan_result_columns_unchanged(tmp_path):
 def test_cli_runs_iforest_and_pca(data_dir, tmp_path):
     logdir = tmp_path / "logs"
     result = run_cli(
-        "baselines", "run", "--baselines", "iforest,pca", "--batch_size", "5000",
+        "baselines", "run", "--baselines", "iforest,pca,untrained_alad", "--batch_size", "5000",
         "--logdir", str(logdir), "--data_dir", str(data_dir),
     )
     assert result.returncode == 0, result.stderr[-3000:]
@@ -246,6 +246,19 @@ def test_cli_runs_iforest_and_pca(data_dir, tmp_path):
     assert lines[2].split()[:2] == ["pca", "42"]
     assert float(lines[2].split()[4]) == pytest.approx(0.9623, abs=0.003)
     assert f"Results: {logdir}/results.csv" in result.stdout
+
+    # The untrained networks give one fm value to a block of identical test
+    # rows, and the threshold falls in that block. PCA scores have no such block.
+    untrained_dir = logdir / "baselines" / "kdd" / "untrained_alad_test_percentile" / "label0" / "rd42"
+    fm = json.loads((untrained_dir / "summary.json").read_text())["metrics"]["untrained_alad_fm"]
+    assert fm["tied"] > 0.01 * 247_011
+    tie_lines = [
+        line for line in result.stderr.splitlines() if "score exactly the threshold" in line
+    ]
+    assert any(
+        f"untrained_alad_fm: {fm['tied']:,} of 247,011 rows" in line for line in tie_lines
+    )
+    assert not any("[pca]" in line for line in tie_lines)
 
     run_dir = logdir / "baselines" / "kdd" / "pca_test_percentile" / "label0" / "rd42"
     summary = json.loads((run_dir / "summary.json").read_text())
@@ -316,7 +329,7 @@ def test_unlabelled_table_writes_row_scores(kdd_table, tmp_path):
     run_dir = logdir / "baselines" / "csv" / "kdd_sample" / "pca_test_percentile_scaled" / "label0" / "rd3"
     assert summary["run_dir"] == str(run_dir)
     metrics = summary["metrics"]["pca"]
-    assert set(metrics) == {"threshold", "flagged"}
+    assert set(metrics) == {"threshold", "flagged", "tied"}
 
     arrays = np.load(run_dir / "test_scores.npz")
     assert arrays.files == ["pca"]

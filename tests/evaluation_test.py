@@ -1,7 +1,12 @@
 import numpy as np
 import pytest
 
-from alad_tf.evaluation import binary_metrics, evaluate_scores, percentile_threshold
+from alad_tf.evaluation import (
+    binary_metrics,
+    evaluate_scores,
+    percentile_threshold,
+    tie_warning,
+)
 
 
 def test_binary_metrics_hand_computed():
@@ -21,6 +26,39 @@ def test_threshold_flags_scores_at_or_above():
     metrics = binary_metrics(labels, np.array([1.0, 2.0]), threshold=2.0)
     assert metrics["recall"] == 1.0
     assert metrics["precision"] == 1.0
+
+
+def test_threshold_ties_counted_and_named(kdd_splits):
+    # src_bytes as a score: 113,867 KDD99 test rows carry the value 1032,
+    # which is the 80th percentile.
+    n_rows = len(kdd_splits.x_test)
+    scores = kdd_splits.x_test[:, 1].astype(np.float64)
+    result = evaluate_scores(kdd_splits.y_test, {"src_bytes": scores}, "test_percentile", 80)
+    values = result["src_bytes"]
+    assert values["threshold"] == 1032.0
+    assert values["tied"] == int((scores == 1032.0).sum()) == 113_867
+    assert values["flagged"] == int((scores >= 1032.0).sum())
+    assert values["flagged"] > 0.4 * n_rows
+
+    message = tie_warning("src_bytes", values, n_rows)
+    above = values["flagged"] - values["tied"]
+    assert message.startswith(
+        f"src_bytes: 113,867 of {n_rows:,} rows score exactly the threshold 1032 and are all "
+        f"flagged, so {values['flagged']:,} rows ({100 * values['flagged'] / n_rows:.1f} %) "
+        f"are flagged and {above:,} ({100 * above / n_rows:.1f} %) score above it."
+    )
+
+    # The same values with a per-row offset have no tied block.
+    distinct = scores + np.arange(n_rows) * 1e-3
+    values = evaluate_scores(kdd_splits.y_test, {"s": distinct}, "test_percentile", 80)["s"]
+    assert values["tied"] <= 1
+    assert tie_warning("s", values, n_rows) is None
+
+
+def test_small_ties_are_not_named():
+    values = {"threshold": 2.0, "flagged": 30, "tied": 9}
+    assert tie_warning("fm", values, 1000) is None
+    assert tie_warning("fm", {**values, "tied": 10}, 1000).startswith("fm: 10 of 1,000 rows")
 
 
 def test_test_percentile_flags_top_share():
