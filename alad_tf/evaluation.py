@@ -19,7 +19,7 @@ THRESHOLD_MODES = ("test_percentile", "train_percentile")
 DEFAULT_TRAIN_PERCENTILE = 95.0
 
 # Smallest share of the scored rows tied at a threshold that `tie_warning`
-# reports. All tied rows are flagged, so the flagged share can far exceed 20 %.
+# reports. All tied rows are flagged, often far more than the percentile sets.
 TIE_WARNING_SHARE = 0.01
 
 
