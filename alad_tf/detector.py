@@ -318,6 +318,15 @@ class GANDetector(BaseEstimator):
             self.decision_scores_, 100.0 * (1.0 - self.contamination)
         )
         self.labels_ = (self.decision_scores_ >= self.threshold_).astype(int)
+        counts = evaluation.threshold_counts(self.decision_scores_, self.threshold_)
+        ties = evaluation.tie_warning(
+            self.score_, {"threshold": self.threshold_, **counts}, len(rows)
+        )
+        if ties:
+            warnings.warn(
+                f"{ties} labels_ flags more than contamination={self.contamination} of the "
+                f"training rows.", UserWarning, stacklevel=2,
+            )
         return self
 
     def fit_predict(self, X, y=None):

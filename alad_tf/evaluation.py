@@ -143,7 +143,7 @@ def tie_warning(method, values, n_rows):
         f"{values['threshold']:.6g} and are all flagged, so {flagged:,} rows "
         f"({100 * flagged / n_rows:.1f} %) are flagged and {above:,} "
         f"({100 * above / n_rows:.1f} %) score above it. Identical rows get "
-        f"identical scores, so this score's metrics depend on one such block."
+        f"identical scores, so one block of them can change the flagged share."
     )
 
 

@@ -98,6 +98,20 @@ def test_same_seed_same_scores(arrhythmia):
     assert first.threshold_ == second.threshold_
 
 
+def test_fit_warns_about_tied_threshold(arrhythmia):
+    # 2,000 copies of one real row fill the 80th percentile of the scores.
+    x = np.concatenate([np.repeat(arrhythmia.x_train[:1], 2000, axis=0), arrhythmia.x_train])
+    detector = ALADDetector(epochs=1, contamination=0.2, random_state=0)
+    with pytest.warns(UserWarning, match="rows score exactly the threshold") as records:
+        detector.fit(x)
+    [message] = [
+        str(record.message) for record in records if "exactly the threshold" in str(record.message)
+    ]
+    assert f"{(detector.decision_scores_ == detector.threshold_).sum():,} of 2,226 rows" in message
+    assert message.endswith("labels_ flags more than contamination=0.2 of the training rows.")
+    assert detector.labels_.mean() > 0.5
+
+
 def test_fit_predict_returns_training_labels(arrhythmia):
     options = {"epochs": 1, "batch_size": 32, "random_state": 5, "contamination": 0.15}
     labels = ALADDetector(**options).fit_predict(arrhythmia.x_train)
