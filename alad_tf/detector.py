@@ -258,6 +258,11 @@ class GANDetector(BaseEstimator):
 
         Returns:
             The fitted detector.
+
+        Raises:
+            ValueError: `X` or a setting is invalid, or training diverged (a
+                loss became NaN or infinite). A failed fit keeps the
+                previous fit, if any.
         """
         del y
         self._check_settings(MODELS[self.model_name].score_names)
@@ -295,12 +300,18 @@ class GANDetector(BaseEstimator):
                       steps_per_execution=training.STEPS_PER_EXECUTION)
 
         with tempfile.TemporaryDirectory(prefix="alad_tf_") as scratch:
-            fit = training.train(
-                model, features, epochs=epochs, batch_size=batch_size, seed=seed,
-                checkpoint_dir=f"{scratch}/checkpoints",
-                tensorboard_dir=self.logdir or scratch,
-                run_name=f"{self.model_name}.detector", progress=self.verbose >= 1,
-            )
+            try:
+                fit = training.train(
+                    model, features, epochs=epochs, batch_size=batch_size, seed=seed,
+                    checkpoint_dir=f"{scratch}/checkpoints",
+                    tensorboard_dir=self.logdir or scratch,
+                    run_name=f"{self.model_name}.detector", progress=self.verbose >= 1,
+                )
+            except training.TrainingDiverged as error:
+                raise ValueError(
+                    f"{error} Lower learning_rate (now {learning_rate})"
+                    f"{'' if self.scale else ' or pass scale=True'}."
+                ) from None
         # Set together after training, so that a failed fit keeps the previous detector whole.
         self.model_ = model
         self.scaler_ = scaler

@@ -342,31 +342,31 @@ def run_experiment(config):
 
     logging.info("[%s] Start training...", run_name)
     training_started = time.time()
-    fit = training.train(
-        model,
-        splits.x_train,
-        epochs=config.nb_epochs,
-        batch_size=config.batch_size,
-        seed=config.rd,
-        checkpoint_dir=str(run_dir / "checkpoints"),
-        tensorboard_dir=str(run_dir),
-        run_name=run_name,
-        x_valid=splits.x_valid,
-        early_stop=config.enable_early_stop,
-        batch_summaries=config.enable_sm,
-        extra_callbacks=(
-            [training.ReconstructionImages(str(run_dir / "images"), splits.x_test[:8])]
-            if splits.x_train.ndim == 4 else []
-        ),
-        progress=config.verbose >= 1,
-    )
+    try:
+        fit = training.train(
+            model,
+            splits.x_train,
+            epochs=config.nb_epochs,
+            batch_size=config.batch_size,
+            seed=config.rd,
+            checkpoint_dir=str(run_dir / "checkpoints"),
+            tensorboard_dir=str(run_dir),
+            run_name=run_name,
+            x_valid=splits.x_valid,
+            early_stop=config.enable_early_stop,
+            batch_summaries=config.enable_sm,
+            extra_callbacks=(
+                [training.ReconstructionImages(str(run_dir / "images"), splits.x_test[:8])]
+                if splits.x_train.ndim == 4 else []
+            ),
+            progress=config.verbose >= 1,
+        )
+    except training.TrainingDiverged as error:
+        raise ValueError(
+            f"Training diverged: {error.name} is not finite in epoch {error.epoch}. Lower "
+            f"--learning_rate (now {config.learning_rate}) or pass --scale."
+        ) from None
     training_seconds = time.time() - training_started
-    for name, values in fit["history"].items():
-        if not all(math.isfinite(value) for value in values):
-            raise ValueError(
-                f"Training diverged: {name} is not finite. Lower --learning_rate "
-                f"(now {config.learning_rate}) or pass --scale."
-            )
 
     logging.info("[%s] Testing evaluation...", run_name)
     scorer = evaluation.Scorer(model, batch_size=config.batch_size)

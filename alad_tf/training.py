@@ -1,6 +1,7 @@
 """Training loop shared by every model and dataset: datasets, callbacks, fit."""
 
 import json
+import math
 import os
 import shutil
 import sys
@@ -166,6 +167,46 @@ class ReconstructionImages(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         self.writer.close()
+
+
+class TrainingDiverged(ValueError):
+    """Raised when a logged loss or validation score becomes NaN or infinite.
+
+    Attributes:
+        name: Name of the first non-finite log, for example `loss_dis_xx`.
+        epoch: Epoch in which it happened, 0-based.
+    """
+
+    def __init__(self, name, epoch):
+        super().__init__(f"Training diverged: {name} is not finite in epoch {epoch}.")
+        self.name = name
+        self.epoch = epoch
+
+
+class StopOnNonFinite(keras.callbacks.Callback):
+    """Raise `TrainingDiverged` at the first non-finite training log.
+
+    `keras.callbacks.TerminateOnNaN` checks only `logs["loss"]`, which these
+    models do not log (they log one value per loss term), so it never stops
+    them. This callback checks every log after each `fit` step call and at
+    each epoch end. It raises instead of setting `stop_training`, so that no
+    later callback saves the diverged weights as a checkpoint. Place it
+    before `CheckpointBackup`.
+    """
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._check(logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._check(logs)
+
+    def _check(self, logs):
+        for name, value in (logs or {}).items():
+            if not math.isfinite(float(value)):
+                raise TrainingDiverged(name, self._epoch)
 
 
 class CheckpointBackup(keras.callbacks.BackupAndRestore):
@@ -355,6 +396,10 @@ def train(
         A dict with `history` (the Keras history dict), `initial_epoch`,
         `epochs_run` and `epoch_used` (the epoch whose weights the model has
         at the end, 0-based, or -1 if no epoch ran).
+
+    Raises:
+        TrainingDiverged: A loss or the validation score became NaN or
+            infinite. The checkpoint, if any, is from an earlier epoch.
     """
     if early_stop and x_valid is None:
         raise ValueError("Early stopping needs validation rows (x_valid).")
@@ -362,8 +407,8 @@ def train(
     validation_data = None if x_valid is None else make_eval_dataset(x_valid, batch_size)
     backup = CheckpointBackup(checkpoint_dir, interval=checkpoint_interval)
     callbacks = [
-        # Stops at the first NaN loss instead of training every epoch for nothing.
-        keras.callbacks.TerminateOnNaN(),
+        # First, so that a diverged epoch is never saved or logged as finished.
+        StopOnNonFinite(),
         # Before the checkpoint, so that the file contains every epoch of the checkpoint.
         HistoryBackup(checkpoint_dir),
         backup,

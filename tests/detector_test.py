@@ -112,6 +112,14 @@ def test_fit_warns_about_tied_threshold(arrhythmia):
     assert detector.labels_.mean() > 0.5
 
 
+def test_diverged_fit_raises(arrhythmia):
+    detector = ALADDetector(epochs=20, learning_rate=1e4, scale=False, random_state=0)
+    with pytest.raises(ValueError, match=r"Training diverged: loss_\w+ is not finite in epoch 0\. "
+                       r"Lower learning_rate \(now 10000\.0\) or pass scale=True\."):
+        detector.fit(arrhythmia.x_train)
+    assert not hasattr(detector, "model_")
+
+
 def test_fit_predict_returns_training_labels(arrhythmia):
     options = {"epochs": 1, "batch_size": 32, "random_state": 5, "contamination": 0.15}
     labels = ALADDetector(**options).fit_predict(arrhythmia.x_train)

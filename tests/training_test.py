@@ -190,16 +190,24 @@ def test_progress_bar_only_on_terminal(terminal, kdd_splits, tmp_path, monkeypat
         assert output == ""
 
 
-def _fit_500_rows(kdd_splits, tmp_path, epochs, checkpoint_interval):
+def _fit_500_rows(kdd_splits, tmp_path, epochs, checkpoint_interval, learning_rate=1e-5):
     """Train ALAD on 500 KDD99 rows with its checkpoint in `tmp_path / "checkpoints"`."""
     keras.utils.set_random_seed(4)
     model, _ = build_model("alad", "kdd", 121, seed=4)
-    model.compile(learning_rate=1e-5)
+    model.compile(learning_rate=learning_rate)
     return training.train(
         model, kdd_splits.x_train[:500], epochs=epochs, batch_size=50, seed=4,
         checkpoint_dir=str(tmp_path / "checkpoints"), tensorboard_dir=str(tmp_path),
         run_name="resume", checkpoint_interval=checkpoint_interval,
     )
+
+
+def test_diverged_training_stops_unsaved(kdd_splits, tmp_path):
+    with pytest.raises(training.TrainingDiverged, match="is not finite in epoch 0") as raised:
+        _fit_500_rows(kdd_splits, tmp_path, epochs=50, checkpoint_interval=0, learning_rate=1e4)
+    assert raised.value.epoch == 0
+    # The first epoch never finished, so no checkpoint contains the diverged weights.
+    assert not list((tmp_path / "checkpoints").glob("*.weights.h5"))
 
 
 def test_resume_falls_back_after_broken_checkpoint(kdd_splits, tmp_path):
