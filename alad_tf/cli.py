@@ -529,9 +529,11 @@ def main(argv):
     except (DatasetNotFoundError, ValueError, FileExistsError) as error:
         _fail(str(error))
     except KeyboardInterrupt:
+        from alad_tf.training import CHECKPOINT_INTERVAL
+
         print(
-            "Interrupted. A run continues from its last finished epoch with the same "
-            "command plus --resume.",
+            "Interrupted. The same command plus --resume continues the run from its last "
+            f"checkpoint, saved at most every {CHECKPOINT_INTERVAL} s and after the last epoch.",
             file=sys.stderr,
         )
         sys.exit(130)

@@ -225,18 +225,43 @@ class CheckpointBackup(keras.callbacks.BackupAndRestore):
         backup_dir: Folder of the checkpoint files.
         interval: Minimum seconds between two saves. 0 saves after every
             epoch. Defaults to `CHECKPOINT_INTERVAL`.
+        run_name: Name used in log lines. Defaults to `"run"`.
     """
 
-    def __init__(self, backup_dir, interval=CHECKPOINT_INTERVAL):
+    def __init__(self, backup_dir, interval=CHECKPOINT_INTERVAL, run_name="run"):
         super().__init__(backup_dir, double_checkpoint=True, delete_checkpoint=False)
         self.interval = interval
+        self.run_name = run_name
         self._last_save = None
         self._unsaved = False
+        # Finished epochs in the checkpoint on disk, None before the first one.
+        self.saved_epochs = None
 
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
         self._last_save = time.monotonic()
         self._unsaved = False
+        self.saved_epochs = None
+        if os.path.exists(self._training_metadata_path):
+            with open(self._training_metadata_path) as handle:
+                self.saved_epochs = json.load(handle)["epoch"]
+            logging.info(
+                "[%s] Resuming from the checkpoint in %s: %d finished epochs, continuing "
+                "with epoch %d.", self.run_name, self.backup_dir, self.saved_epochs,
+                self.saved_epochs,
+            )
+
+    def resume_point(self):
+        """Describe where a resumed run would continue, for an interrupt message."""
+        if self.saved_epochs is None:
+            return (
+                f"No checkpoint was saved yet (the first is written {self.interval:g} s "
+                f"after training starts), so resuming starts training again."
+            )
+        return (
+            f"The checkpoint in {self.backup_dir} contains {self.saved_epochs} finished "
+            f"epochs, so resuming continues from epoch {self.saved_epochs}."
+        )
 
     def _save_model(self):
         # Keras calls this after every epoch (save_freq="epoch").
@@ -249,6 +274,7 @@ class CheckpointBackup(keras.callbacks.BackupAndRestore):
         super()._save_model()
         self._last_save = time.monotonic()
         self._unsaved = False
+        self.saved_epochs = self._current_epoch
 
     def on_train_end(self, logs=None):
         if self._unsaved:
@@ -405,7 +431,7 @@ def train(
         raise ValueError("Early stopping needs validation rows (x_valid).")
 
     validation_data = None if x_valid is None else make_eval_dataset(x_valid, batch_size)
-    backup = CheckpointBackup(checkpoint_dir, interval=checkpoint_interval)
+    backup = CheckpointBackup(checkpoint_dir, interval=checkpoint_interval, run_name=run_name)
     callbacks = [
         # First, so that a diverged epoch is never saved or logged as finished.
         StopOnNonFinite(),
@@ -437,13 +463,17 @@ def train(
     with warnings.catch_warnings():
         # The datasets are shuffled by make_train_dataset, which Keras cannot see.
         warnings.filterwarnings("ignore", message="`shuffle=True` was passed")
-        history = model.fit(
-            make_train_dataset(x_train, batch_size, seed),
-            epochs=epochs,
-            validation_data=validation_data,
-            callbacks=callbacks,
-            verbose=0,
-        )
+        try:
+            history = model.fit(
+                make_train_dataset(x_train, batch_size, seed),
+                epochs=epochs,
+                validation_data=validation_data,
+                callbacks=callbacks,
+                verbose=0,
+            )
+        except KeyboardInterrupt:
+            logging.warning("[%s] Training interrupted. %s", run_name, backup.resume_point())
+            raise
     # A resumed run starts at the epoch after its checkpoint.
     initial_epoch = history.epoch[0] if history.epoch else epochs
     epochs_run = len(history.epoch)

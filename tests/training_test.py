@@ -190,7 +190,9 @@ def test_progress_bar_only_on_terminal(terminal, kdd_splits, tmp_path, monkeypat
         assert output == ""
 
 
-def _fit_500_rows(kdd_splits, tmp_path, epochs, checkpoint_interval, learning_rate=1e-5):
+def _fit_500_rows(
+    kdd_splits, tmp_path, epochs, checkpoint_interval, learning_rate=1e-5, extra_callbacks=()
+):
     """Train ALAD on 500 KDD99 rows with its checkpoint in `tmp_path / "checkpoints"`."""
     keras.utils.set_random_seed(4)
     model, _ = build_model("alad", "kdd", 121, seed=4)
@@ -199,7 +201,45 @@ def _fit_500_rows(kdd_splits, tmp_path, epochs, checkpoint_interval, learning_ra
         model, kdd_splits.x_train[:500], epochs=epochs, batch_size=50, seed=4,
         checkpoint_dir=str(tmp_path / "checkpoints"), tensorboard_dir=str(tmp_path),
         run_name="resume", checkpoint_interval=checkpoint_interval,
+        extra_callbacks=extra_callbacks,
     )
+
+
+class _InterruptAfterEpoch(keras.callbacks.Callback):
+    """Raise `KeyboardInterrupt` at the end of one epoch, as Ctrl-C would."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize(
+    "checkpoint_interval, expected",
+    [
+        (0, "contains 2 finished epochs, so resuming continues from epoch 2."),
+        (3600, "No checkpoint was saved yet (the first is written 3600 s after training "
+               "starts), so resuming starts training again."),
+    ],
+)
+def test_interrupt_logs_resume_point(kdd_splits, tmp_path, caplog, checkpoint_interval, expected):
+    caplog.set_level(logging.INFO, logger="absl")
+    with pytest.raises(KeyboardInterrupt):
+        _fit_500_rows(
+            kdd_splits, tmp_path, epochs=5, checkpoint_interval=checkpoint_interval,
+            extra_callbacks=[_InterruptAfterEpoch(1)],
+        )
+    assert "[resume] Training interrupted. " in caplog.text
+    assert expected in caplog.text
+    if checkpoint_interval == 0:
+        _fit_500_rows(kdd_splits, tmp_path, epochs=3, checkpoint_interval=0)
+        assert (
+            "[resume] Resuming from the checkpoint in "
+            f"{tmp_path / 'checkpoints'}: 2 finished epochs, continuing with epoch 2."
+        ) in caplog.text
 
 
 def test_diverged_training_stops_unsaved(kdd_splits, tmp_path):
