@@ -236,9 +236,10 @@ def score_table(path, frame):
 
     Raises:
         TypeError: If `frame` is not a DataFrame.
-        ValueError: If the export has no table preprocessing, a column is
-            missing, a numeric column contains text, or a numeric value is
-            missing or not finite while the run did not use `--fillna`.
+        ValueError: If `path` is not a folder, the export has no table
+            preprocessing, a column is missing, a numeric column contains
+            text, or a numeric value is missing or not finite while the run
+            did not use `--fillna`.
     """
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(
@@ -246,7 +247,12 @@ def score_table(path, frame):
             f"{type(frame).__name__}. Read the file with pandas.read_csv or build a "
             f"DataFrame with the column names of the training table."
         )
-    path = Path(path)
+    path = Path(path).expanduser()
+    if not path.is_dir():
+        raise ValueError(
+            f"SavedModel folder {path} not found. Pass the saved_model folder of a "
+            f"--dataset csv run."
+        )
     if not (path / PREPROCESSING_FILE).is_file():
         raise ValueError(
             f"{path} has no {PREPROCESSING_FILE}: it was not exported from a "

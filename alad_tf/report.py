@@ -319,7 +319,8 @@ def write_report(logdir, output=None):
 
     Raises:
         ValueError: If `logdir` is not a folder or contains no finished run,
-            or `output` is a folder. No file is written then.
+            or `output` is a folder or cannot be written. No file is written
+            then.
     """
     logdir = Path(logdir).expanduser()
     if logdir.exists() and not logdir.is_dir():
@@ -340,7 +341,13 @@ def write_report(logdir, output=None):
             )
 
     text, tables_text, run_count, configuration_count = build_report(logdir, output)
-    output.parent.mkdir(parents=True, exist_ok=True)
     replaced = output.exists()
-    output.write_text(text)
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text)
+    except OSError as error:
+        raise ValueError(
+            f"Failed to write the report to {output}: {error.strerror}. Pass an --output in a "
+            f"folder you can write to."
+        ) from None
     return Report(text, tables_text, output, run_count, configuration_count, replaced)

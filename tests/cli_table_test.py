@@ -61,6 +61,8 @@ def test_labelled_table_run_and_raw_row_scoring(kdd_table, tmp_path):
     gaps[0] = [1.0, np.nan, 2.0, 3.0]
     with pytest.raises(ValueError, match="1 numeric values are missing, not numbers or infinite, in columns 0"):
         score_table(run_dir / "saved_model", gaps)
+    with pytest.raises(ValueError, match=f"SavedModel folder {run_dir / 'nowhere'} not found"):
+        score_table(run_dir / "nowhere", gaps)
 
 
 def test_unlabelled_table_run_flags_contamination(kdd_table, tmp_path):

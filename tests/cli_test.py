@@ -185,6 +185,7 @@ def test_cli_import_skips_tensorflow():
 
 def _run_without_data(tmp_path, *args):
     """Run the CLI offline with an empty --data_dir and no other data folder."""
+    (tmp_path / "nowhere").mkdir(exist_ok=True)
     return run_cli(
         *args, "--logdir", str(tmp_path / "logs"), "--data_dir", str(tmp_path / "nowhere"),
         env={"ALAD_TF_DATA_DIR": "", "ALAD_TF_OFFLINE": "1", "KERAS_HOME": str(tmp_path / "k")},
@@ -198,6 +199,18 @@ def test_missing_dataset_exits_with_clear_message(tmp_path):
     assert result.returncode == 1
     assert "Error: Dataset file kddcup.data_10_percent_corrected or kddcup.data_10_percent.gz not found" in result.stderr
     assert str(tmp_path / "nowhere") in result.stderr
+
+
+def test_missing_data_dir_is_an_error(tmp_path, data_dir):
+    # $ALAD_TF_DATA_DIR contains the file, but a mistyped --data_dir must not be skipped.
+    result = run_cli(
+        "alad", "run", "--dataset", "arrhythmia", "--nb_epochs", "1",
+        "--logdir", str(tmp_path / "logs"), "--data_dir", str(tmp_path / "typo"),
+        env={"ALAD_TF_DATA_DIR": str(data_dir), "ALAD_TF_OFFLINE": "1"}, timeout=300,
+    )
+    assert result.returncode == 1
+    assert f"Error: Data folder {tmp_path / 'typo'} not found. Pass the --data_dir" in result.stderr
+    assert not (tmp_path / "logs").exists()
 
 
 def test_model_without_networks_fails_before_loading(tmp_path):

@@ -104,6 +104,7 @@ def test_download_rejects_wrong_checksum(empty_search_path, data_dir, monkeypatc
 
 def test_missing_file_names_folders_searched(empty_search_path, monkeypatch):
     monkeypatch.setitem(kdd.DOWNLOAD, "origin", (empty_search_path / "absent.gz").as_uri())
+    (empty_search_path / "mine").mkdir()
     with pytest.raises(DatasetNotFoundError) as error:
         load_dataset("kdd", data_dir=str(empty_search_path / "mine"))
     message = str(error.value)

@@ -193,6 +193,10 @@ def test_report_groups_gan_and_baseline_runs(tmp_path):
     again = report.write_report(logdir, tmp_path / "out" / "report.md")
     assert again.replaced is True
 
+    # /proc accepts no new folders, even for root.
+    with pytest.raises(ValueError, match=r"Failed to write the report to /proc/alad_tf_report/report\.md: "):
+        report.write_report(logdir, "/proc/alad_tf_report/report.md")
+
 
 def test_report_rejects_missing_logdir(tmp_path):
     with pytest.raises(ValueError, match="Log folder .*nowhere not found"):

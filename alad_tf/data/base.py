@@ -68,10 +68,21 @@ def search_dirs(data_dir=None):
 
     The order is `data_dir`, `$ALAD_TF_DATA_DIR`, `./data`, then the Keras
     cache (`~/.keras/datasets`, or `$KERAS_HOME/datasets`).
+
+    Raises:
+        DatasetNotFoundError: If `data_dir` is given but is not a folder, so
+            that a mistyped --data_dir is not silently skipped.
     """
     dirs = []
     if data_dir:
-        dirs.append(Path(data_dir).expanduser())
+        folder = Path(data_dir).expanduser()
+        if not folder.is_dir():
+            raise DatasetNotFoundError(
+                f"Data folder {folder} not found. Pass the --data_dir that contains the "
+                f"dataset files, or leave it out to search ${DATA_DIR_ENV}, ./data and the "
+                f"Keras cache."
+            )
+        dirs.append(folder)
     if os.environ.get(DATA_DIR_ENV):
         dirs.append(Path(os.environ[DATA_DIR_ENV]).expanduser())
     dirs.append(Path("data").resolve())
