@@ -349,6 +349,7 @@ class GANDetector(BaseEstimator):
         # arguments without a config), so a pickle stores its weights instead.
         # A copy, because object.__getstate__ returns the instance's own __dict__.
         state = dict(super().__getstate__())
+        state.pop("_scorer", None)
         model = state.pop("model_", None)
         if model is not None:
             state["_model_weights"] = [weight.numpy() for weight in model.weights]
@@ -416,7 +417,11 @@ class GANDetector(BaseEstimator):
         # MinMaxScaler.transform rejects zero rows, which get empty scores as with scale=False.
         if self.scaler_ is not None and len(rows) > 0:
             rows = self.scaler_.transform(rows).astype(np.float32)
-        scores, _ = evaluation.Scorer(self.model_, batch_size=1024).score(rows)
+        # One Scorer per fitted model, because a new one traces its tf.function again.
+        scorer = getattr(self, "_scorer", None)
+        if scorer is None or scorer.model is not self.model_:
+            scorer = self._scorer = evaluation.Scorer(self.model_, batch_size=1024)
+        scores, _ = scorer.score(rows)
         return scores
 
     def score_all(self, X):

@@ -1,3 +1,5 @@
+import logging
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -398,6 +400,14 @@ def test_predict_confidence_is_binomial():
 def small_bigan(arrhythmia):
     options = {"epochs": 1, "batch_size": 32, "random_state": 3, "contamination": 0.15}
     return BiGANDetector(**options).fit(arrhythmia.x_train)
+
+
+def test_repeated_scoring_traces_once(small_bigan, arrhythmia, caplog):
+    caplog.set_level(logging.WARNING, logger="tensorflow")
+    for _ in range(6):
+        small_bigan.decision_function(arrhythmia.x_test[:10])
+        small_bigan.predict_proba(arrhythmia.x_test[:20])
+    assert "retracing" not in caplog.text
 
 
 def test_predict_proba_on_trained_detector(small_bigan, arrhythmia):
