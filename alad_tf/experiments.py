@@ -410,7 +410,7 @@ def sweep_markdown(config, outcomes, table, primary, plot_name):
         f"# {config.model.upper()} on {config.dataset}: learning-rate sweep",
         "",
         *_settings_lines(config, outcomes, with_learning_rate=False),
-        f"- seeds per learning rate: {', '.join(map(str, seeds))}",
+        f"- seeds run for each learning rate: {', '.join(map(str, seeds))}",
         "",
         f"Primary score `{primary}` (`--m {config.m}`): mean ± sample standard deviation "
         f"(ddof 1) over the seeds that finished. The best learning rate has the highest "

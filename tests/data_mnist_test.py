@@ -3,7 +3,7 @@ import shutil
 import numpy as np
 import pytest
 
-from alad_tf.data import load_dataset
+from alad_tf.data import DatasetNotFoundError, load_dataset
 from alad_tf.data.mnist import _read_idx, read_images, split
 
 
@@ -22,6 +22,23 @@ def test_reads_idx_files(tmp_path, data_dir):
     all_images, all_labels = read_images(str(tmp_path))
     assert all_images.shape == (20_000, 28, 28)
     assert all_labels.shape == (20_000,)
+
+
+def test_incomplete_idx_files_named(tmp_path, data_dir, monkeypatch):
+    monkeypatch.delenv("ALAD_TF_DATA_DIR", raising=False)
+    monkeypatch.setenv("ALAD_TF_OFFLINE", "1")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    shutil.copy(data_dir / "t10k-images-idx3-ubyte.gz", folder)
+    shutil.copy(data_dir / "t10k-labels-idx1-ubyte.gz", folder)
+    with pytest.raises(DatasetNotFoundError) as raised:
+        read_images(str(folder))
+    assert str(raised.value).endswith(
+        f"Found only some of them: {folder} lacks train-images-idx3-ubyte.gz, "
+        f"train-labels-idx1-ubyte.gz."
+    )
 
 
 def test_split_sizes_and_class_meaning(data_dir):

@@ -48,10 +48,15 @@ def read_images(data_dir=None):
     usual data folders, and finally downloads `mnist.npz` through
     `keras.datasets.mnist` unless `$ALAD_TF_OFFLINE` is set.
     """
+    # Folders with some but not all idx files, named in the error below.
+    incomplete = []
     for folder in search_dirs(data_dir):
         if (folder / NPZ_NAME).is_file():
             return _read_npz(folder / NPZ_NAME)
-        if all((folder / name).is_file() for name in IDX_FILES.values()):
+        missing = [name for name in IDX_FILES.values() if not (folder / name).is_file()]
+        if 0 < len(missing) < len(IDX_FILES):
+            incomplete.append(f"{folder} lacks {', '.join(missing)}")
+        if not missing:
             logging.info("Reading MNIST idx files from %s", folder)
             arrays = {key: _read_idx(folder / name) for key, name in IDX_FILES.items()}
             return (
@@ -70,9 +75,10 @@ def read_images(data_dir=None):
             },
         )
     except DatasetNotFoundError as error:
+        partial = f" Found only some of them: {'; '.join(incomplete)}." if incomplete else ""
         raise DatasetNotFoundError(
             f"{error} The four idx files ({', '.join(IDX_FILES.values())}) in one folder "
-            f"also work."
+            f"also work.{partial}"
         ) from error
     return _read_npz(path)
 
