@@ -194,14 +194,6 @@ def _check_resume_flags(run_dir, config):
         )
 
 
-def _checkpoint_epochs(checkpoint_dir):
-    """Return the number of epochs recorded by the run's `BackupAndRestore` checkpoint."""
-    metadata = Path(checkpoint_dir) / "training_metadata.json"
-    if not metadata.exists():
-        return 0
-    return int(json.loads(metadata.read_text())["epoch"])
-
-
 def _log_header(config, run_name, hyperparameters, splits):
     logging.info("[%s] %s is training with the following parameters:", run_name, config.model.upper())
     for label, value in [
@@ -326,7 +318,7 @@ def run_experiment(config):
     )
     if resumed:
         _check_resume_flags(run_dir, config)
-        trained = _checkpoint_epochs(run_dir / "checkpoints")
+        trained = training.checkpoint_epochs(run_dir / "checkpoints")
         if config.nb_epochs < trained:
             raise ValueError(
                 f"Cannot resume {run_dir} to --nb_epochs {config.nb_epochs}: it has already "
@@ -382,7 +374,7 @@ def run_experiment(config):
     steps_per_epoch = len(splits.x_train) // config.batch_size
     epochs_trained = fit["epoch_used"] + 1
     if fit["epochs_run"] == 0:
-        epochs_trained = _checkpoint_epochs(run_dir / "checkpoints")
+        epochs_trained = training.checkpoint_epochs(run_dir / "checkpoints")
     step = epochs_trained * steps_per_epoch
     logging.info("[%s] Testing : mean inference time is %.4f s", run_name, mean_inference_time)
     for method, values in metrics.items():

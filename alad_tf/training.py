@@ -1,5 +1,6 @@
 """Training loop shared by every model and dataset: datasets, callbacks, fit."""
 
+import glob
 import json
 import math
 import os
@@ -298,6 +299,53 @@ class CheckpointBackup(keras.callbacks.BackupAndRestore):
             super()._load_model()
 
 
+def checkpoint_epochs(checkpoint_dir):
+    """Return the number of finished epochs in the checkpoint of `checkpoint_dir`, 0 if none."""
+    metadata = os.path.join(checkpoint_dir, "training_metadata.json")
+    if not os.path.exists(metadata):
+        return 0
+    with open(metadata) as handle:
+        return int(json.load(handle)["epoch"])
+
+
+def drop_epoch_summaries(log_dir, first_epoch):
+    """Remove the per-epoch TensorBoard events of `first_epoch` and later from `log_dir`.
+
+    A run interrupted after its last checkpoint has event files with epochs
+    that the resumed run trains and logs again. TensorBoard would show both,
+    and the curves would jump back. The event files are TFRecord files of
+    `Event` protos, so each affected file is rewritten without the events
+    whose tags start with `epoch_` at those steps, in one rename.
+
+    Args:
+        log_dir: Folder of event files, such as `<run>/train`.
+        first_epoch: First epoch (0-based step) to remove.
+
+    Returns:
+        The number of events removed.
+    """
+    removed = 0
+    for path in sorted(glob.glob(os.path.join(log_dir, "events.out.tfevents.*"))):
+        records = [record.numpy() for record in tf.data.TFRecordDataset(path)]
+        kept = []
+        for record in records:
+            event = tf.compat.v1.Event.FromString(record)
+            later_epoch = event.step >= first_epoch and any(
+                value.tag.startswith("epoch_") for value in event.summary.value
+            )
+            if not later_epoch:
+                kept.append(record)
+        if len(kept) == len(records):
+            continue
+        partial = path + ".partial"
+        with tf.io.TFRecordWriter(partial) as writer:
+            for record in kept:
+                writer.write(record)
+        os.replace(partial, path)
+        removed += len(records) - len(kept)
+    return removed
+
+
 # File in the checkpoint folder with the per-epoch logs of every epoch trained.
 HISTORY_FILE = "history.json"
 
@@ -431,6 +479,19 @@ def train(
         raise ValueError("Early stopping needs validation rows (x_valid).")
 
     validation_data = None if x_valid is None else make_eval_dataset(x_valid, batch_size)
+    resumed_epochs = checkpoint_epochs(checkpoint_dir)
+    if resumed_epochs:
+        # NOTE: per-batch summaries (--enable_sm) count steps from 0 again in
+        # every fit call, so after a resume they still overlap the earlier ones.
+        removed = sum(
+            drop_epoch_summaries(os.path.join(tensorboard_dir, folder), resumed_epochs)
+            for folder in ("train", "validation")
+        )
+        if removed:
+            logging.info(
+                "[%s] Removed %d TensorBoard events of epoch %d and later, which this run "
+                "logs again.", run_name, removed, resumed_epochs,
+            )
     backup = CheckpointBackup(checkpoint_dir, interval=checkpoint_interval, run_name=run_name)
     callbacks = [
         # First, so that a diverged epoch is never saved or logged as finished.

@@ -242,6 +242,24 @@ def test_interrupt_logs_resume_point(kdd_splits, tmp_path, caplog, checkpoint_in
         ) in caplog.text
 
 
+def test_resume_logs_each_epoch_once(kdd_splits, tmp_path):
+    _fit_500_rows(kdd_splits, tmp_path, epochs=2, checkpoint_interval=0)
+    # Epochs 2 and 3 reach TensorBoard, but the checkpoint stays at 2 epochs.
+    with pytest.raises(KeyboardInterrupt):
+        _fit_500_rows(
+            kdd_splits, tmp_path, epochs=6, checkpoint_interval=3600,
+            extra_callbacks=[_InterruptAfterEpoch(3)],
+        )
+    interrupted = read_scalars(tmp_path / "train")["epoch_loss_generator"]
+    assert [step for step, _ in interrupted] == [0, 1, 2, 3]
+
+    # The resumed run trains epochs 2 to 4 again, and each epoch is logged once.
+    _fit_500_rows(kdd_splits, tmp_path, epochs=5, checkpoint_interval=0)
+    resumed = read_scalars(tmp_path / "train")["epoch_loss_generator"]
+    assert [step for step, _ in resumed] == [0, 1, 2, 3, 4]
+    assert resumed[:2] == interrupted[:2]
+
+
 def test_diverged_training_stops_unsaved(kdd_splits, tmp_path):
     with pytest.raises(training.TrainingDiverged, match="is not finite in epoch 0") as raised:
         _fit_500_rows(kdd_splits, tmp_path, epochs=50, checkpoint_interval=0, learning_rate=1e4)
