@@ -174,6 +174,19 @@ def _dataset_table(groups):
     return markdown_table(header, rows)
 
 
+def _group_title(key):
+    """Return the text that tells one configuration's group of runs from the others."""
+    details = [f"`{key[4]}`" + (f" ({key[8]})" if key[8] else "")]
+    if key[5] is not None:
+        details.append(f"{key[5]} epochs")
+    if key[6] is not None:
+        details.append(f"batch {key[6]}")
+    if key[7] is not None:
+        details.append(f"learning rate {_format_rate(key[7])}")
+    details.append(THRESHOLD_TITLES.get(key[1], key[1]))
+    return ", ".join(details)
+
+
 def _plots_section(groups, base):
     """Return Markdown links to every run's plots, and the first run's plots embedded."""
     parts = []
@@ -181,7 +194,7 @@ def _plots_section(groups, base):
         with_plots = [record for record in records if record.plot_paths()]
         if not with_plots:
             continue
-        parts += [f"#### {key[3]}: `{key[4]}`, {THRESHOLD_TITLES.get(key[1], key[1])}", ""]
+        parts += [f"#### {key[3]}: {_group_title(key)}", ""]
         rows = []
         for record in with_plots:
             paths = record.plot_paths()

@@ -249,6 +249,29 @@ def test_report_separates_settings_and_repeated_seeds(tmp_path):
     assert "| alad | `fm_w0.1_sn0_dzz0_es0_test_percentile/label0` (d=2) | 10 | default | fm | 1 | 0.9000 |" in text
 
 
+def test_report_plot_headings_name_epochs(tmp_path):
+    logdir = tmp_path / "logs"
+    configuration = logdir / "alad" / "kdd" / "fm_w0.1_sn0_dzz0_es0_test_percentile" / "label0"
+    for folder, epochs in (("rd1", 10), ("rd1_2", 20)):
+        summary = _summary(0.5)
+        summary["flags"] = {
+            "model": "alad", "dataset": "kdd", "threshold": "test_percentile", "rd": 1,
+            "nb_epochs": epochs, "batch_size": 50, "learning_rate": 1e-5,
+        }
+        _write_summary(configuration / folder, summary)
+        # The report links the plot files that exist; their content does not matter here.
+        (configuration / folder / "roc.png").write_bytes(b"png")
+
+    text = report.write_report(logdir, tmp_path / "report.md").text
+
+    headings = [line for line in text.splitlines() if line.startswith("#### alad: ")]
+    assert headings == [
+        f"#### alad: `fm_w0.1_sn0_dzz0_es0_test_percentile/label0`, {epochs} epochs, batch 50, "
+        f"learning rate 1e-05, test percentile (reference rule)"
+        for epochs in (10, 20)
+    ]
+
+
 @pytest.mark.parametrize(
     "options, message",
     [
