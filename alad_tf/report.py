@@ -175,7 +175,7 @@ def _dataset_table(groups):
 
 
 def _group_title(key):
-    """Return the text that tells one configuration's group of runs from the others."""
+    """Return the heading of one configuration's group of runs, with every setting that sets it apart."""
     details = [f"`{key[4]}`" + (f" ({key[8]})" if key[8] else "")]
     if key[5] is not None:
         details.append(f"{key[5]} epochs")

@@ -259,7 +259,7 @@ def test_report_plot_headings_name_epochs(tmp_path):
             "nb_epochs": epochs, "batch_size": 50, "learning_rate": 1e-5,
         }
         _write_summary(configuration / folder, summary)
-        # The report links the plot files that exist; their content does not matter here.
+        # The report links the plot files that exist, whatever their content.
         (configuration / folder / "roc.png").write_bytes(b"png")
 
     text = report.write_report(logdir, tmp_path / "report.md").text
