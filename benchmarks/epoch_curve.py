@@ -43,8 +43,8 @@ FLAGS = flags.FLAGS
 METRICS = ("precision", "recall", "f1", "auroc", "auprc")
 
 FIELDS = [
-    "model", "dataset", "sn", "enable_dzz", "rd", "epoch", "score", "precision", "recall", "f1", "auroc", "auprc",
-    "training_seconds",
+    "model", "dataset", "scale", "sn", "enable_dzz", "rd", "epoch", "score",
+    "precision", "recall", "f1", "auroc", "auprc", "training_seconds",
 ]
 
 
@@ -88,7 +88,8 @@ def main(argv):
             summary = []
             for name, values in metrics.items():
                 self.writer.writerow({
-                    "model": FLAGS.model, "dataset": FLAGS.dataset, "sn": int(FLAGS.sn),
+                    "model": FLAGS.model, "dataset": FLAGS.dataset,
+                    "scale": "default" if FLAGS.scale is None else int(FLAGS.scale), "sn": int(FLAGS.sn),
                     "enable_dzz": int(FLAGS.enable_dzz), "rd": self.seed,
                     "epoch": epoch + 1, "score": name,
                     **{key: f"{values[key]:.4f}" for key in METRICS},
