@@ -343,6 +343,8 @@ def _run(model_name):
     print(result.markdown)
     print(f"Summary over seeds: {result.csv_path} and {result.markdown_path}")
     print(f"TensorBoard: {_tensorboard_command(config.logdir)}")
+    if len(result.failures) == len(seeds):
+        _fail(f"All {len(seeds)} runs failed, so the summary has no results.")
     if result.failures:
         _fail(f"{len(result.failures)} of {len(seeds)} runs failed. The summary covers the others.")
 

@@ -201,6 +201,18 @@ def test_missing_dataset_exits_with_clear_message(tmp_path):
     assert str(tmp_path / "nowhere") in result.stderr
 
 
+def test_all_seeds_diverging_exit_1(tmp_path, data_dir):
+    result = run_cli(
+        "alad", "run", "--dataset", "arrhythmia", "--rd", "1,2", "--nb_epochs", "50",
+        "--learning_rate", "1e4", "--logdir", str(tmp_path / "logs"), "--data_dir", str(data_dir),
+        timeout=300,
+    )
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == "Error: All 2 runs failed, so the summary has no results."
+    assert "Seed 1: Training diverged: " in result.stdout
+    assert "is not finite in epoch 0." in result.stdout
+
+
 def test_missing_data_dir_is_an_error(tmp_path, data_dir):
     # $ALAD_TF_DATA_DIR contains the file, but a mistyped --data_dir must not be skipped.
     result = run_cli(
