@@ -260,6 +260,10 @@ def _flag_error_message(error):
         if name in FLAGS and FLAGS[name].boolean:
             # absl's reason for a boolean flag is the repr of a tuple.
             reason = f"expected true or false, or --{name} and --no{name} without a value"
+        elif reason.startswith("invalid literal for int()"):
+            reason = "expected a whole number"
+        elif reason.startswith("could not convert string to float"):
+            reason = "expected a number"
         message = f"Invalid --{name} {match['value']!r}: {reason}"
     return message if message.endswith((".", "?")) else message + "."
 

@@ -142,6 +142,8 @@ HELP_HINT = "Run `python main.py --help` for the flags."
             ["alad", "run", "--nb_epochs", "-1"],
             "Error: Invalid --nb_epochs '-1': -1 is not a non-negative integer.",
         ),
+        (["alad", "run", "--nb_epochs", "abc"], "Error: Invalid --nb_epochs 'abc': expected a whole number."),
+        (["alad", "run", "--learning_rate", "x"], "Error: Invalid --learning_rate 'x': expected a number."),
         (
             ["alad", "run", "--sn=maybe"],
             "Error: Invalid --sn 'maybe': expected true or false, or --sn and --nosn without a value.",
