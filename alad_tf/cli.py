@@ -481,6 +481,29 @@ def _print_baselines(summaries):
 COMMAND_MODES = {"baselines": {"run": _run_baselines}}
 
 
+# Flags that a command never reads, by its first word. Passing one is an
+# error, because the user expects it to change something.
+UNUSED_FLAGS = {
+    "baselines": {
+        "nb_epochs", "m", "w", "d", "enable_sm", "enable_dzz", "enable_early_stop", "sn",
+        "learning_rate", "learning_rates", "resume", "export_dir", "output",
+    },
+    "model": {"baselines", "output"},
+}
+# The report reads only these flags.
+REPORT_FLAGS = {"logdir", "output", "verbose"}
+
+
+def _reject_unused_flags(command, unused):
+    """Raise `app.UsageError` when a flag in `unused` was given on the command line."""
+    given = [f"--{name}" for name in sorted(unused) if FLAGS[name].present]
+    if len(given) == 1:
+        raise app.UsageError(f"{given[0]} has no effect on {command}. Drop it.")
+    if given:
+        listed = f"{', '.join(given[:-1])} and {given[-1]}"
+        raise app.UsageError(f"{listed} have no effect on {command}. Drop them.")
+
+
 def _command(positional):
     """Return the handler of the positional arguments, or raise `app.UsageError`."""
     if positional and positional[0] in COMMANDS:
@@ -489,9 +512,13 @@ def _command(positional):
                 f"The command {positional[0]} takes no further arguments, got: "
                 f"{' '.join(positional)}. Pass its settings as flags, such as --logdir."
             )
+        module_flags = {flag.name for flag in FLAGS.get_flags_for_module(__name__)}
+        _reject_unused_flags(positional[0], module_flags - REPORT_FLAGS)
         return COMMANDS[positional[0]]
     if positional and positional[0] in COMMAND_MODES:
-        return _other_command(positional)
+        handler = _other_command(positional)
+        _reject_unused_flags(" ".join(positional), UNUSED_FLAGS[positional[0]])
+        return handler
     if len(positional) != 2:
         raise app.UsageError(
             f"Expected two arguments, MODEL and MODE (for example: alad run), "
@@ -507,6 +534,7 @@ def _command(positional):
         raise app.UsageError(
             f"Unknown mode {mode!r}. Expected one of: {', '.join(MODEL_MODES)}."
         )
+    _reject_unused_flags(f"{model_name} {mode}", UNUSED_FLAGS["model"])
     return lambda: MODEL_MODES[mode](model_name)
 
 

@@ -149,6 +149,12 @@ HELP_HINT = "Run `python main.py --help` for the flags."
             "Error: Invalid --sn 'maybe': expected true or false, or --sn and --nosn without a value.",
         ),
         (["alad", "run", "--bogus", "3"], "Error: Unknown command line flag 'bogus'."),
+        (["report", "--rd", "3"], "Error: --rd has no effect on report. Drop it."),
+        (["bigan", "sweep", "--baselines", "pca"], "Error: --baselines has no effect on bigan sweep. Drop it."),
+        (
+            ["baselines", "run", "--sn", "--nb_epochs", "5"],
+            "Error: --nb_epochs and --sn have no effect on baselines run. Drop them.",
+        ),
         (
             ["report", "logs"],
             "Error: The command report takes no further arguments, got: report logs. Pass its "
