@@ -36,7 +36,8 @@ def test_threshold_ties_counted_and_named(kdd_splits):
     result = evaluate_scores(kdd_splits.y_test, {"src_bytes": scores}, "test_percentile", 80)
     values = result["src_bytes"]
     assert values["threshold"] == 1032.0
-    assert values["tied"] == int((scores == 1032.0).sum()) == 113_867
+    assert int((scores == 1032.0).sum()) == 113_867
+    assert values["tied"] == 113_867
     assert values["flagged"] == int((scores >= 1032.0).sum())
     assert values["flagged"] > 0.4 * n_rows
 
