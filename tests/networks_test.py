@@ -102,6 +102,14 @@ def test_reference_hyperparameters():
     }
 
 
+def test_table_bigan_learning_rate():
+    # BiGAN learns MinMax-scaled tables at 1e-4, not at KDD99's 1e-5.
+    _, table = get_architecture("bigan", "csv")
+    _, kdd = get_architecture("bigan", "kdd")
+    assert table == {**kdd, "learning_rate": 1e-4}
+    assert get_architecture("alad", "csv")[1] == get_architecture("alad", "kdd")[1]
+
+
 def test_unknown_architecture():
     with pytest.raises(ValueError, match="No 'alad' architecture for dataset 'mnist'"):
         get_architecture("alad", "mnist")

@@ -2,6 +2,10 @@
 
 from alad_tf.networks import arrhythmia, kdd, mnist
 
+# BiGAN's learning rate on the user's tables, which are MinMax-scaled by default:
+# on the scaled KDD99 table it reached F1 0.90 at 1e-4 and 0.05 at KDD99's 1e-5.
+TABLE_BIGAN_LEARNING_RATE = 1e-4
+
 # (model, dataset) -> (network builder, reference hyperparameters).
 _ARCHITECTURES = {
     ("alad", "kdd"): (kdd.alad_networks, kdd.ALAD_HYPERPARAMETERS),
@@ -12,7 +16,10 @@ _ARCHITECTURES = {
     # The user's own tables take the KDD99 networks, the reference models for
     # tabular rows, sized to the table's encoded width.
     ("alad", "csv"): (kdd.alad_networks, kdd.ALAD_HYPERPARAMETERS),
-    ("bigan", "csv"): (kdd.bigan_networks, kdd.BIGAN_HYPERPARAMETERS),
+    ("bigan", "csv"): (
+        kdd.bigan_networks,
+        {**kdd.BIGAN_HYPERPARAMETERS, "learning_rate": TABLE_BIGAN_LEARNING_RATE},
+    ),
 }
 
 
