@@ -109,8 +109,9 @@ class GANDetector(BaseEstimator):
             steps, between 10 and 1,000 epochs, as for `--dataset csv`.
         batch_size: Rows per training step. Defaults to `None`, the model's
             reference KDD99 value (50).
-        learning_rate: Adam learning rate. Defaults to `None`, the model's
-            reference KDD99 value (1e-5).
+        learning_rate: Adam learning rate. Defaults to `None`: ALAD's
+            reference KDD99 value (1e-5), or 1e-4 for BiGAN, which does not
+            learn scaled rows at 1e-5.
         scale: Whether features are MinMax-scaled with the range of the
             training rows. Defaults to `True`.
         random_state: Seed of Python, NumPy and TensorFlow, of shuffling and
