@@ -496,11 +496,11 @@ REPORT_FLAGS = {"logdir", "output", "verbose"}
 
 def _reject_unused_flags(command, unused):
     """Raise `app.UsageError` when a flag in `unused` was given on the command line."""
-    given = [f"--{name}" for name in sorted(unused) if FLAGS[name].present]
-    if len(given) == 1:
-        raise app.UsageError(f"{given[0]} has no effect on {command}. Drop it.")
-    if given:
-        listed = f"{', '.join(given[:-1])} and {given[-1]}"
+    passed = [f"--{name}" for name in sorted(unused) if FLAGS[name].present]
+    if len(passed) == 1:
+        raise app.UsageError(f"{passed[0]} has no effect on {command}. Drop it.")
+    if passed:
+        listed = f"{', '.join(passed[:-1])} and {passed[-1]}"
         raise app.UsageError(f"{listed} have no effect on {command}. Drop them.")
 
 

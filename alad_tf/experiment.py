@@ -355,8 +355,7 @@ def run_experiment(config):
         )
     except training.TrainingDiverged as error:
         raise ValueError(
-            f"Training diverged: {error.name} is not finite in epoch {error.epoch}. Lower "
-            f"--learning_rate (now {config.learning_rate}) or pass --scale."
+            f"{error} Lower --learning_rate (now {config.learning_rate}) or pass --scale."
         ) from None
     training_seconds = time.time() - training_started
 

@@ -242,10 +242,9 @@ class CheckpointBackup(keras.callbacks.BackupAndRestore):
         super().on_train_begin(logs)
         self._last_save = time.monotonic()
         self._unsaved = False
-        self.saved_epochs = None
-        if os.path.exists(self._training_metadata_path):
-            with open(self._training_metadata_path) as handle:
-                self.saved_epochs = json.load(handle)["epoch"]
+        # A checkpoint always contains at least one finished epoch.
+        self.saved_epochs = checkpoint_epochs(self.backup_dir) or None
+        if self.saved_epochs is not None:
             logging.info(
                 "[%s] Resuming from the checkpoint in %s: %d finished epochs, continuing "
                 "with epoch %d.", self.run_name, self.backup_dir, self.saved_epochs,
@@ -327,22 +326,22 @@ def drop_epoch_summaries(log_dir, first_epoch):
     removed = 0
     for path in sorted(glob.glob(os.path.join(log_dir, "events.out.tfevents.*"))):
         records = [record.numpy() for record in tf.data.TFRecordDataset(path)]
-        kept = []
+        remaining = []
         for record in records:
             event = tf.compat.v1.Event.FromString(record)
             later_epoch = event.step >= first_epoch and any(
                 value.tag.startswith("epoch_") for value in event.summary.value
             )
             if not later_epoch:
-                kept.append(record)
-        if len(kept) == len(records):
+                remaining.append(record)
+        if len(remaining) == len(records):
             continue
         partial = path + ".partial"
         with tf.io.TFRecordWriter(partial) as writer:
-            for record in kept:
+            for record in remaining:
                 writer.write(record)
         os.replace(partial, path)
-        removed += len(records) - len(kept)
+        removed += len(records) - len(remaining)
     return removed
 
 
