@@ -607,21 +607,7 @@ def _run_one(name, splits, settings, load_seconds):
         valid_scores=valid_scores, threshold_percentile=settings["threshold_percentile"],
     )
     logging.info("[%s] Mean inference time is %.6f s per chunk", name, mean_inference_time)
-    for method, values in metrics.items():
-        if splits.y_test is None:
-            logging.info(
-                "[%s] %s: threshold = %.4f | flagged = %d of %d rows",
-                name, method, values["threshold"], values["flagged"], len(splits.x_test),
-            )
-        else:
-            logging.info(
-                "[%s] %s: Prec = %.4f | Rec = %.4f | F1 = %.4f | AUROC = %.4f",
-                name, method, values["precision"], values["recall"], values["f1"],
-                values["auroc"],
-            )
-        ties = evaluation.tie_warning(method, values, len(splits.x_test))
-        if ties:
-            logging.warning("[%s] %s", name, ties)
+    evaluation.log_metrics(metrics, len(splits.x_test), name)
 
     folder = run_folder_name(
         name, settings["dataset"], settings["threshold"], settings["label"], settings["rd"],

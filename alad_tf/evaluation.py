@@ -4,6 +4,7 @@ import time
 
 import numpy as np
 import tensorflow as tf
+from absl import logging
 from sklearn.metrics import (
     auc,
     precision_recall_curve,
@@ -230,3 +231,32 @@ def evaluate_scores(
         else:
             results[name] = binary_metrics(y_test, scores, threshold)
     return results
+
+
+def log_metrics(metrics, n_rows, run_name, step=None):
+    """Log one line per score, and a warning for each large tie at a threshold.
+
+    Args:
+        metrics: The dict returned by `evaluate_scores`.
+        n_rows: Number of scored rows.
+        run_name: Name that starts every line, in brackets.
+        step: Training step, logged in the original's
+            "Testing at step N, method M" form. Defaults to `None`, which
+            names the score only.
+    """
+    for method, values in metrics.items():
+        lead = method if step is None else f"Testing at step {step}, method {method}"
+        if "f1" in values:
+            logging.info(
+                "[%s] %s: Prec = %.4f | Rec = %.4f | F1 = %.4f | AUROC = %.4f",
+                run_name, lead, values["precision"], values["recall"], values["f1"],
+                values["auroc"],
+            )
+        else:
+            logging.info(
+                "[%s] %s: threshold = %.4f | flagged = %d of %d rows",
+                run_name, lead, values["threshold"], values["flagged"], n_rows,
+            )
+        ties = tie_warning(method, values, n_rows)
+        if ties:
+            logging.warning("[%s] %s", run_name, ties)

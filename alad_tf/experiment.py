@@ -376,23 +376,7 @@ def run_experiment(config):
         epochs_trained = training.checkpoint_epochs(run_dir / "checkpoints")
     step = epochs_trained * steps_per_epoch
     logging.info("[%s] Testing : mean inference time is %.4f s", run_name, mean_inference_time)
-    for method, values in metrics.items():
-        if splits.y_test is None:
-            logging.info(
-                "[%s] Testing at step %d, method %s: threshold = %.4f | flagged = %d of %d rows",
-                run_name, step, method, values["threshold"], values["flagged"],
-                len(splits.x_test),
-            )
-        else:
-            logging.info(
-                "[%s] Testing at step %d, method %s: Prec = %.4f | Rec = %.4f | F1 = %.4f | "
-                "AUROC = %.4f",
-                run_name, step, method, values["precision"], values["recall"], values["f1"],
-                values["auroc"],
-            )
-        ties = evaluation.tie_warning(method, values, len(splits.x_test))
-        if ties:
-            logging.warning("[%s] %s", run_name, ties)
+    evaluation.log_metrics(metrics, len(splits.x_test), run_name, step)
 
     results.write_test_summaries(run_dir, metrics, mean_inference_time, step)
     results.write_run_results(run_dir, config.logdir, config, metrics, step)

@@ -1,9 +1,12 @@
+import logging
+
 import numpy as np
 import pytest
 
 from alad_tf.evaluation import (
     binary_metrics,
     evaluate_scores,
+    log_metrics,
     percentile_threshold,
     tie_warning,
 )
@@ -60,6 +63,26 @@ def test_small_ties_are_not_named():
     values = {"threshold": 2.0, "flagged": 30, "tied": 9}
     assert tie_warning("fm", values, 1000) is None
     assert tie_warning("fm", {**values, "tied": 10}, 1000).startswith("fm: 10 of 1,000 rows")
+
+
+def test_log_metrics_lines_and_tie_warning(caplog):
+    caplog.set_level(logging.INFO, logger="absl")
+    labelled = evaluate_scores(np.array([0, 0, 1, 1]), {"fm": np.array([1.0, 2.0, 3.0, 4.0])},
+                               "test_percentile", 50)
+    unlabelled = {"l2": {"threshold": 2.0, "flagged": 3, "tied": 2}}
+
+    log_metrics(labelled, 4, "run-a", step=120)
+    log_metrics(unlabelled, 4, "run-b")
+
+    messages = [record.getMessage() for record in caplog.records]
+    assert messages[0] == (
+        "[run-a] Testing at step 120, method fm: Prec = 1.0000 | Rec = 1.0000 | F1 = 1.0000 | "
+        "AUROC = 1.0000"
+    )
+    assert messages[1] == "[run-b] l2: threshold = 2.0000 | flagged = 3 of 4 rows"
+    assert messages[2].startswith("[run-b] l2: 2 of 4 rows score exactly the threshold 2")
+    assert caplog.records[2].levelno == logging.WARNING
+    assert len(messages) == 3
 
 
 def test_test_percentile_flags_top_share():
