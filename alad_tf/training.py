@@ -307,33 +307,49 @@ def checkpoint_epochs(checkpoint_dir):
         return int(json.load(handle)["epoch"])
 
 
-def drop_epoch_summaries(log_dir, first_epoch):
-    """Remove the per-epoch TensorBoard events of `first_epoch` and later from `log_dir`.
+def drop_resumed_summaries(log_dir, epochs, steps_per_epoch, iterations):
+    """Remove from `log_dir` the TensorBoard events written after a checkpoint.
 
     A run interrupted after its last checkpoint has event files with epochs
     that the resumed run trains and logs again. TensorBoard would show both,
     and the curves would jump back. The event files are TFRecord files of
-    `Event` protos, so each affected file is rewritten without the events
-    whose tags start with `epoch_` at those steps, in one rename.
+    `Event` protos, so each affected file is rewritten without those events,
+    in one rename.
 
     Args:
         log_dir: Folder of event files, such as `<run>/train`.
-        first_epoch: First epoch (0-based step) to remove.
+        epochs: Finished epochs in the checkpoint. Per-epoch events
+            (`epoch_*`) at this step (0-based epoch) or later are removed.
+        steps_per_epoch: Training steps per epoch. Per-batch events
+            (`batch_*`, 1-based steps) after `epochs * steps_per_epoch` are
+            removed.
+        iterations: The optimizer's iteration count in the checkpoint.
+            Validation events against iterations (`evaluation_*`) after it
+            are removed.
 
     Returns:
         The number of events removed.
     """
+    last_kept = {
+        "epoch_": epochs - 1,
+        "batch_": epochs * steps_per_epoch,
+        "evaluation_": iterations,
+    }
+
+    def written_later(event):
+        return any(
+            value.tag.startswith(prefix) and event.step > step
+            for value in event.summary.value
+            for prefix, step in last_kept.items()
+        )
+
     removed = 0
     for path in sorted(glob.glob(os.path.join(log_dir, "events.out.tfevents.*"))):
         records = [record.numpy() for record in tf.data.TFRecordDataset(path)]
-        remaining = []
-        for record in records:
-            event = tf.compat.v1.Event.FromString(record)
-            later_epoch = event.step >= first_epoch and any(
-                value.tag.startswith("epoch_") for value in event.summary.value
-            )
-            if not later_epoch:
-                remaining.append(record)
+        remaining = [
+            record for record in records
+            if not written_later(tf.compat.v1.Event.FromString(record))
+        ]
         if len(remaining) == len(records):
             continue
         partial = path + ".partial"
@@ -343,6 +359,50 @@ def drop_epoch_summaries(log_dir, first_epoch):
         os.replace(partial, path)
         removed += len(records) - len(remaining)
     return removed
+
+
+class ResumableTensorBoard(keras.callbacks.TensorBoard):
+    """`keras.callbacks.TensorBoard` whose steps continue where a checkpoint ends.
+
+    Keras counts the per-batch steps from 0 again in every `fit` call. Say
+    `backup` has restored a checkpoint of N finished epochs. This callback
+    first removes the events that an interrupted run wrote after that
+    checkpoint (`drop_resumed_summaries`). It then counts the per-batch
+    steps from N * `steps_per_epoch`, so each epoch and batch appears once.
+
+    Args:
+        log_dir: Folder of the event files, as for `keras.callbacks.TensorBoard`.
+        backup: The run's `CheckpointBackup`, placed before this callback.
+        steps_per_epoch: Training steps per epoch.
+        run_name: Name used in log lines.
+        **kwargs: Passed to `keras.callbacks.TensorBoard`.
+    """
+
+    def __init__(self, log_dir, backup, steps_per_epoch, run_name, **kwargs):
+        super().__init__(log_dir, **kwargs)
+        self.backup = backup
+        self.steps_per_epoch = steps_per_epoch
+        self.run_name = run_name
+
+    def on_train_begin(self, logs=None):
+        epochs = self.backup.saved_epochs or 0
+        if epochs:
+            iterations = int(self.model.optimizer.iterations.numpy())
+            removed = sum(
+                drop_resumed_summaries(
+                    os.path.join(self.log_dir, folder), epochs, self.steps_per_epoch, iterations
+                )
+                for folder in ("train", "validation")
+            )
+            if removed:
+                logging.info(
+                    "[%s] Removed %d TensorBoard events written after the checkpoint of "
+                    "epoch %d, which this run logs again.", self.run_name, removed, epochs,
+                )
+        super().on_train_begin(logs)
+        # Keras keeps the per-batch step in this private counter and resets it
+        # to 0 here; a summary is written at the counter plus one.
+        self._global_train_batch = epochs * self.steps_per_epoch
 
 
 # File in the checkpoint folder with the per-epoch logs of every epoch trained.
@@ -478,20 +538,8 @@ def train(
         raise ValueError("Early stopping needs validation rows (x_valid).")
 
     validation_data = None if x_valid is None else make_eval_dataset(x_valid, batch_size)
-    resumed_epochs = checkpoint_epochs(checkpoint_dir)
-    if resumed_epochs:
-        # NOTE: per-batch summaries (--enable_sm) count steps from 0 again in
-        # every fit call, so after a resume they still overlap the earlier ones.
-        removed = sum(
-            drop_epoch_summaries(os.path.join(tensorboard_dir, folder), resumed_epochs)
-            for folder in ("train", "validation")
-        )
-        if removed:
-            logging.info(
-                "[%s] Removed %d TensorBoard events of epoch %d and later, which this run "
-                "logs again.", run_name, removed, resumed_epochs,
-            )
     backup = CheckpointBackup(checkpoint_dir, interval=checkpoint_interval, run_name=run_name)
+    steps_per_epoch = len(x_train) // batch_size
     callbacks = [
         # First, so that a diverged epoch is never saved or logged as finished.
         StopOnNonFinite(),
@@ -499,12 +547,13 @@ def train(
         HistoryBackup(checkpoint_dir),
         backup,
         EpochLogger(run_name, log_fields(model)),
-        keras.callbacks.TensorBoard(
-            tensorboard_dir, update_freq=1 if batch_summaries else "epoch", write_graph=False
+        # After the checkpoint, which it reads to continue the steps.
+        ResumableTensorBoard(
+            tensorboard_dir, backup, steps_per_epoch, run_name,
+            update_freq=1 if batch_summaries else "epoch", write_graph=False,
         ),
         *extra_callbacks,
     ]
-    steps_per_epoch = len(x_train) // batch_size
     if progress and epochs > 0 and redraws_lines():
         # The bar shows the three player losses; the log lines have every term.
         callbacks.append(TrainingProgress(epochs, steps_per_epoch, log_fields(model)[:3]))

@@ -191,7 +191,8 @@ def test_progress_bar_only_on_terminal(terminal, kdd_splits, tmp_path, monkeypat
 
 
 def _fit_500_rows(
-    kdd_splits, tmp_path, epochs, checkpoint_interval, learning_rate=1e-5, extra_callbacks=()
+    kdd_splits, tmp_path, epochs, checkpoint_interval, learning_rate=1e-5, extra_callbacks=(),
+    batch_summaries=False,
 ):
     """Train ALAD on 500 KDD99 rows with its checkpoint in `tmp_path / "checkpoints"`."""
     keras.utils.set_random_seed(4)
@@ -201,7 +202,7 @@ def _fit_500_rows(
         model, kdd_splits.x_train[:500], epochs=epochs, batch_size=50, seed=4,
         checkpoint_dir=str(tmp_path / "checkpoints"), tensorboard_dir=str(tmp_path),
         run_name="resume", checkpoint_interval=checkpoint_interval,
-        extra_callbacks=extra_callbacks,
+        extra_callbacks=extra_callbacks, batch_summaries=batch_summaries,
     )
 
 
@@ -243,21 +244,28 @@ def test_interrupt_logs_resume_point(kdd_splits, tmp_path, caplog, checkpoint_in
 
 
 def test_resume_logs_each_epoch_once(kdd_splits, tmp_path):
-    _fit_500_rows(kdd_splits, tmp_path, epochs=2, checkpoint_interval=0)
+    _fit_500_rows(kdd_splits, tmp_path, epochs=2, checkpoint_interval=0, batch_summaries=True)
     # Epochs 2 and 3 reach TensorBoard, but the checkpoint stays at 2 epochs.
     with pytest.raises(KeyboardInterrupt):
         _fit_500_rows(
             kdd_splits, tmp_path, epochs=6, checkpoint_interval=3600,
-            extra_callbacks=[_InterruptAfterEpoch(3)],
+            extra_callbacks=[_InterruptAfterEpoch(3)], batch_summaries=True,
         )
-    interrupted = read_scalars(tmp_path / "train")["epoch_loss_generator"]
-    assert [step for step, _ in interrupted] == [0, 1, 2, 3]
+    interrupted = read_scalars(tmp_path / "train")
+    assert [step for step, _ in interrupted["epoch_loss_generator"]] == [0, 1, 2, 3]
+    # 10 steps per epoch; the interrupted run's batches continue from step 21.
+    batch_steps = [step for step, _ in interrupted["batch_loss_generator"]]
+    assert batch_steps == list(range(1, 41))
 
-    # The resumed run trains epochs 2 to 4 again, and each epoch is logged once.
-    _fit_500_rows(kdd_splits, tmp_path, epochs=5, checkpoint_interval=0)
-    resumed = read_scalars(tmp_path / "train")["epoch_loss_generator"]
-    assert [step for step, _ in resumed] == [0, 1, 2, 3, 4]
-    assert resumed[:2] == interrupted[:2]
+    # The resumed run trains epochs 2 to 4 again, and each epoch and batch is logged once.
+    _fit_500_rows(kdd_splits, tmp_path, epochs=5, checkpoint_interval=0, batch_summaries=True)
+    resumed = read_scalars(tmp_path / "train")
+    epochs = resumed["epoch_loss_generator"]
+    assert [step for step, _ in epochs] == [0, 1, 2, 3, 4]
+    assert epochs[:2] == interrupted["epoch_loss_generator"][:2]
+    batches = resumed["batch_loss_generator"]
+    assert [step for step, _ in batches] == list(range(1, 51))
+    assert batches[:20] == interrupted["batch_loss_generator"][:20]
 
 
 def test_diverged_training_stops_unsaved(kdd_splits, tmp_path):
