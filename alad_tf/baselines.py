@@ -438,7 +438,8 @@ def run_folder_name(
 ):
     """Return the relative folder of a baseline run: `baselines/<dataset>/<name>_<threshold>/label<L>/rd<rd>`.
 
-    On csv, `<dataset>` is `csv/<file stem of data_path>`, as for GAN runs.
+    On csv, `<dataset>` is `csv/<file name of data_path>` with dots turned into
+    underscores, as for GAN runs.
     """
     flags = f"{name}_{threshold}"
     if scale:

@@ -181,10 +181,15 @@ def _check_resume_flags(run_dir, config):
     if not saved_path.exists():
         return
     saved = json.loads(saved_path.read_text())
+    def differs(name):
+        if name == "data_path":
+            return not results.same_path(saved[name], config.data_path)
+        return saved[name] != getattr(config, name)
+
     changed = [
         f"--{name} {saved[name]} (now {getattr(config, name)})"
         for name in RESUME_FLAGS
-        if name in saved and saved[name] != getattr(config, name)
+        if name in saved and differs(name)
     ]
     if changed:
         raise ValueError(
@@ -254,6 +259,10 @@ def prepare_experiment(config):
     # `--export_dir=~/model` reaches the program with its `~`, as --logdir does.
     if config.export_dir:
         config.export_dir = str(Path(config.export_dir).expanduser())
+    # config.json records the absolute path, so --resume recognises the table
+    # from any working folder.
+    if config.data_path:
+        config.data_path = str(Path(config.data_path).expanduser().resolve())
 
     # Seeds Python, NumPy and TensorFlow; shuffling and latent sampling take
     # their own seeds from --rd.
@@ -314,7 +323,7 @@ def run_experiment(config):
     primary = model.primary_score(config.m)
 
     run_dir, resumed = results.resolve_run_dir(
-        config.logdir, results.run_folder_name(config), config.resume
+        config.logdir, results.run_folder_name(config), config.resume, config.data_path
     )
     if resumed:
         _check_resume_flags(run_dir, config)

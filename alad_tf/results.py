@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 import tensorflow as tf
 
+from alad_tf.data import DEFAULT_SCALE
 from alad_tf.networks import get_architecture
 
 # Columns of the original per-configuration results.csv, then ours.
@@ -43,7 +44,9 @@ def run_folder_name(config):
         f"{config.m}_w{config.w:g}_sn{int(config.sn)}_dzz{int(config.enable_dzz)}"
         f"_es{int(config.enable_early_stop)}_{config.threshold}"
     )
-    if config.scale:
+    # `scale` is None until the dataset's default is filled in.
+    scale = DEFAULT_SCALE.get(config.dataset, False) if config.scale is None else config.scale
+    if scale:
         flags += "_scaled"
     if config.clean_train:
         flags += "_clean"
@@ -56,20 +59,40 @@ def run_folder_name(config):
 
 
 def dataset_folder(dataset, data_path=None):
-    """Return the dataset part of a run folder: the dataset name, plus the table's file stem for csv."""
+    """Return the dataset part of a run folder: the dataset name, plus the table's file name for csv.
+
+    The file name keeps its suffixes with dots turned into underscores
+    (`flows.csv.gz` gives `csv/flows_csv_gz`), so that a table and its
+    Parquet or compressed copy get their own folders.
+    """
     folder = Path(dataset)
     if dataset == "csv" and data_path:
-        # Runs on different tables must not share folders.
-        folder /= Path(data_path).name.split(".")[0] or "table"
+        folder /= Path(data_path).name.replace(".", "_") or "table"
     return folder
 
 
-def resolve_run_dir(logdir, name, resume):
+def same_path(first, second):
+    """Return whether two file paths name the same file once resolved."""
+    if first is None or second is None:
+        return first == second
+    return Path(first).expanduser().resolve() == Path(second).expanduser().resolve()
+
+
+def resolve_run_dir(logdir, name, resume, data_path=None):
     """Pick the folder of a run without touching earlier runs.
 
     A new run takes `name`, or `name_2`, `name_3`, … when earlier runs exist.
     With `resume`, the latest folder with a checkpoint is reused, or a new one
     is created when there is none.
+
+    Args:
+        logdir: Top log folder.
+        name: Relative folder of the run, from `run_folder_name`.
+        resume: Whether to continue the latest run with a checkpoint.
+        data_path: The table of a csv run. Tables in other folders can have
+            the same file name, and so the same run folders, so `resume`
+            then skips the runs whose `config.json` names another file.
+            Defaults to `None`.
 
     Returns:
         A tuple `(path, resumed)`.
@@ -81,12 +104,22 @@ def resolve_run_dir(logdir, name, resume):
         last = int(free.name.rsplit("_", 1)[1]) - 1
         earlier = [base] + [base.with_name(f"{base.name}_{i}") for i in range(2, last + 1)]
         with_checkpoint = [
-            path for path in earlier if (path / "checkpoints" / "latest.weights.h5").exists()
+            path for path in earlier
+            if (path / "checkpoints" / "latest.weights.h5").exists()
+            and (data_path is None or same_path(_saved_data_path(path), data_path))
         ]
         if with_checkpoint:
             return with_checkpoint[-1], True
     free.mkdir(parents=True)
     return free, False
+
+
+def _saved_data_path(run_dir):
+    """Return the `data_path` in a run folder's config.json, or None."""
+    saved = Path(run_dir) / "config.json"
+    if not saved.exists():
+        return None
+    return json.loads(saved.read_text()).get("data_path")
 
 
 def free_path(path):

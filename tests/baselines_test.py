@@ -299,7 +299,7 @@ def test_labelled_table_runs_like_gan_split(kdd_table, tmp_path):
     )
     splits = load_dataset("csv", scale=True, **options)
 
-    run_dir = logdir / "baselines" / "csv" / "kdd_sample" / "iforest_test_percentile_scaled" / "label0" / "rd3"
+    run_dir = logdir / "baselines" / "csv" / "kdd_sample_csv" / "iforest_test_percentile_scaled" / "label0" / "rd3"
     iforest = summaries[0]
     assert iforest["run_dir"] == str(run_dir)
     assert iforest["flags"]["dataset"] == "csv"
@@ -326,7 +326,7 @@ def test_unlabelled_table_writes_row_scores(kdd_table, tmp_path):
         "csv", names=["pca"], rd=3, logdir=str(logdir), data_path=str(kdd_table["path"]),
         contamination=0.2,
     )[0]
-    run_dir = logdir / "baselines" / "csv" / "kdd_sample" / "pca_test_percentile_scaled" / "label0" / "rd3"
+    run_dir = logdir / "baselines" / "csv" / "kdd_sample_csv" / "pca_test_percentile_scaled" / "label0" / "rd3"
     assert summary["run_dir"] == str(run_dir)
     metrics = summary["metrics"]["pca"]
     assert set(metrics) == {"threshold", "flagged", "tied"}
@@ -380,7 +380,7 @@ def test_cli_baselines_on_tables(kdd_table, tmp_path):
     assert unlabelled.returncode == 0, unlabelled.stderr[-3000:]
     lines = unlabelled.stdout.splitlines()
     assert lines[0].split() == ["score", "seed", "threshold", "flagged", "s/chunk"]
-    run_dir = logdir / "baselines" / "csv" / "kdd_sample" / "knn_test_percentile_scaled" / "label0" / "rd3"
+    run_dir = logdir / "baselines" / "csv" / "kdd_sample_csv" / "knn_test_percentile_scaled" / "label0" / "rd3"
     summary = json.loads((run_dir / "summary.json").read_text())
     assert lines[1].split()[:2] == ["knn", "3"]
     assert int(lines[1].split()[3]) == summary["metrics"]["knn"]["flagged"]

@@ -10,8 +10,8 @@ from sklearn.model_selection import train_test_split
 from conftest import run_cli
 
 
-def _run_folder(logdir, model, stem, flags):
-    return logdir / model / "csv" / stem / flags / "label0" / "rd3"
+def _run_folder(logdir, model, table, flags):
+    return logdir / model / "csv" / table / flags / "label0" / "rd3"
 
 
 def test_labelled_table_run_and_raw_row_scoring(kdd_table, tmp_path):
@@ -27,7 +27,7 @@ def test_labelled_table_run_and_raw_row_scoring(kdd_table, tmp_path):
     assert " fm: precision" in result.stdout
     assert "Read " in result.stderr
     assert "without a header line" in result.stderr
-    run_dir = _run_folder(logdir, "alad", "kdd_sample", "fm_w0.1_sn0_dzz0_es0_test_percentile_scaled")
+    run_dir = _run_folder(logdir, "alad", "kdd_sample_csv", "fm_w0.1_sn0_dzz0_es0_test_percentile_scaled")
     assert (run_dir / PREPROCESSING_FILE).is_file()
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["flags"]["scale"] is True
@@ -73,7 +73,7 @@ def test_unlabelled_table_run_flags_contamination(kdd_table, tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "flagged" in result.stdout
-    run_dir = _run_folder(logdir, "bigan", "kdd_sample", "fm_w0.1_sn0_dzz0_es0_test_percentile_scaled")
+    run_dir = _run_folder(logdir, "bigan", "kdd_sample_csv", "fm_w0.1_sn0_dzz0_es0_test_percentile_scaled")
     scores = pd.read_csv(run_dir / "scores.csv")
     assert len(scores) == 4000
     assert list(scores["row"][:3]) == [0, 1, 2]
@@ -107,7 +107,7 @@ def test_drop_columns_run_and_export(kdd_table, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Leaving out the columns row_id, f2 (--drop_columns)." in result.stderr
 
-    run_dir = _run_folder(logdir, "alad", "with_ids", "fm_w0.1_sn0_dzz0_es0_test_percentile_scaled")
+    run_dir = _run_folder(logdir, "alad", "with_ids_csv", "fm_w0.1_sn0_dzz0_es0_test_percentile_scaled")
     preprocessing = json.loads((run_dir / PREPROCESSING_FILE).read_text())
     assert preprocessing["dropped_columns"] == ["row_id", "f2"]
     names = [column["name"] for column in preprocessing["columns"]]

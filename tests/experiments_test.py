@@ -69,6 +69,37 @@ def test_run_folder_name_marks_learning_rate():
     )
 
 
+def test_table_run_folder_names_file_and_scaling():
+    config = RunConfig(dataset="csv", data_path="data/flows.csv.gz", rd=3)
+    # Tables are scaled by default, before the default is filled in too.
+    assert str(results.run_folder_name(config)) == (
+        "alad/csv/flows_csv_gz/fm_w0.1_sn0_dzz0_es0_test_percentile_scaled/label0/rd3"
+    )
+    assert experiments._label_folder(config).parent.name.endswith("_scaled")
+    parquet = RunConfig(dataset="csv", data_path="data/flows.parquet", rd=3)
+    assert results.run_folder_name(parquet) != results.run_folder_name(config)
+    unscaled = RunConfig(dataset="csv", data_path="data/flows.csv.gz", rd=3, scale=False)
+    assert "_scaled" not in str(results.run_folder_name(unscaled))
+
+
+def test_resume_skips_runs_of_another_table(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for folder, table in [("rd3", "a/flows.csv"), ("rd3_2", "b/flows.csv")]:
+        run_dir = tmp_path / "logs" / folder
+        (run_dir / "checkpoints").mkdir(parents=True)
+        (run_dir / "checkpoints" / "latest.weights.h5").write_bytes(b"")
+        config = {"data_path": str((tmp_path / table).resolve())}
+        (run_dir / "config.json").write_text(json.dumps(config))
+
+    # The same file under another spelling, relative to the working folder.
+    run_dir, resumed = results.resolve_run_dir(tmp_path / "logs", "rd3", True, "./a/../a/flows.csv")
+    assert resumed
+    assert run_dir == tmp_path / "logs" / "rd3"
+    run_dir, resumed = results.resolve_run_dir(tmp_path / "logs", "rd3", True, "c/flows.csv")
+    assert not resumed
+    assert run_dir == tmp_path / "logs" / "rd3_3"
+
+
 def _summary(f1, run_dir="/runs/rd1"):
     metrics = {"precision": f1, "recall": f1, "f1": f1, "auroc": 0.7, "auprc": 0.4, "threshold": 1.0}
     return {
