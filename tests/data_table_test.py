@@ -186,6 +186,24 @@ def test_bad_options_raise(kdd_table, options, message):
         _load(kdd_table["path"], **options)
 
 
+def test_test_half_without_anomalies_raises(kdd_table, tmp_path):
+    frame = kdd_table["frame"]
+    attacks = frame[frame[41] != "normal."].head(199)
+    table = pd.concat([attacks, frame[frame[41] == "normal."].head(1)], ignore_index=True)
+    # Move the one anomaly to a row that the fixed split puts in the training half.
+    train_half, _ = train_test_split(np.arange(len(table)), test_size=0.5, random_state=42)
+    order = list(range(len(table) - 1))
+    order.insert(train_half[0], len(table) - 1)
+    path = tmp_path / "one_anomaly.csv"
+    table.iloc[order].to_csv(path, header=False, index=False)
+
+    with pytest.raises(ValueError, match=(
+        r"The test half of .*one_anomaly.csv has 0 of 100 rows anomalous, so precision, "
+        r"recall and AUROC are undefined. The table has 1 of 200 rows anomalous"
+    )):
+        _load(path, label_column="41", anomaly_values=["normal."])
+
+
 def test_bad_files_raise(kdd_table, tmp_path):
     with pytest.raises(ValueError, match="not found. Pass an existing file"):
         _load(tmp_path / "absent.csv")

@@ -562,6 +562,15 @@ def load(
             np.arange(len(frame)), test_size=0.5, random_state=SPLIT_SEED
         )
         train_rows = train_half[labels[train_half] == 0]
+        test_anomalies = int(labels[test_rows].sum())
+        if test_anomalies in (0, len(test_rows)):
+            raise ValueError(
+                f"The test half of {data_path} has {test_anomalies} of {len(test_rows)} rows "
+                f"anomalous, so precision, recall and AUROC are undefined. The table has "
+                f"{int(labels.sum())} of {len(labels)} rows anomalous, and the 50/50 split "
+                f"(random_state={SPLIT_SEED}) put them all in one half. Add labelled rows of "
+                f"the missing class, or drop --label_column to train on every row."
+            )
     valid_rows = None
     if validation:
         order = np.random.RandomState(SPLIT_SEED).permutation(train_rows)
