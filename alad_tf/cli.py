@@ -371,6 +371,12 @@ def _sweep(model_name):
     else:
         print(f"Best learning rate: {sweep.best_learning_rate:g}")
     print(f"Sweep table: {sweep.csv_path}, {sweep.markdown_path} and {sweep.plot_path}")
+    # As for a seed list, so that scripts checking the exit status see failed runs.
+    total = len(sweep.outcomes)
+    if len(sweep.failures) == total:
+        _fail(f"All {total} runs failed, so the sweep has no results.")
+    if sweep.failures:
+        _fail(f"{len(sweep.failures)} of {total} runs failed. The table covers the others.")
 
 
 def _report():
@@ -566,8 +572,9 @@ def main(argv):
         from alad_tf.training import CHECKPOINT_INTERVAL
 
         print(
-            "Interrupted. The same command plus --resume continues the run from its last "
-            f"checkpoint, saved at most every {CHECKPOINT_INTERVAL} s and after the last epoch.",
+            "Interrupted. If a checkpoint was saved (at most every "
+            f"{CHECKPOINT_INTERVAL} s and after the last epoch; the log line above says), "
+            "the same command plus --resume continues the run from it.",
             file=sys.stderr,
         )
         sys.exit(130)

@@ -38,7 +38,9 @@ def experiment_logs(tmp_path_factory, data_dir):
     sweep = run_cli(
         "alad", "sweep", "--rd", "1", "--learning_rates", "1e-4,1e6", "--verbose", "0", *common
     )
-    assert sweep.returncode == 0, sweep.stderr[-3000:]
+    # The tables are written, then the failed run gives exit status 1, as in a seed list.
+    assert sweep.returncode == 1, sweep.stderr[-3000:]
+    assert "Error: 1 of 2 runs failed. The table covers the others." in sweep.stderr
 
     baseline_dir = logdir / "baselines" / "arrhythmia" / "iforest_test_percentile" / "label0" / "rd1"
     baseline_dir.mkdir(parents=True)
