@@ -47,6 +47,25 @@ def test_header_detected(kdd_table, tmp_path):
     assert len(frame) == 4000
 
 
+@pytest.mark.parametrize("marker", ["NaN", "NA", "null", ""])
+def test_missing_marker_in_first_row_is_data(kdd_table, tmp_path, marker):
+    frame = kdd_table["frame"].copy()
+    frame[4] = frame[4].astype(object)
+    frame.loc[0, 4] = marker
+    frame.loc[5, 4] = marker
+    path = tmp_path / "missing_first.csv"
+    frame.to_csv(path, header=False, index=False)
+    assert not detect_header(path)
+
+
+def test_duplicate_numeric_names_suggest_no_header(tmp_path):
+    path = tmp_path / "numbers.csv"
+    # "?" is text above a numeric column, so the first line is taken as names.
+    path.write_text("0,0,?\n3,4,5\n6,7,8\n")
+    with pytest.raises(ValueError, match=r"'0' \(2 times\)\. .* pass --no_header\."):
+        read_table(path, no_header=False)
+
+
 def test_no_header_flag_reads_first_line_as_data(kdd_table, tmp_path):
     _, path = _with_header(kdd_table, tmp_path)
     frame = read_table(path, no_header=True)
@@ -223,10 +242,31 @@ def test_bad_files_raise(kdd_table, tmp_path):
     frame.loc[7, 4] = "12kB"
     text = tmp_path / "text_in_numbers.csv"
     frame.to_csv(text, header=False, index=False)
-    with pytest.raises(ValueError, match=r"Column '4' is mostly numeric but has 1 non-numeric value, for example '12kB' in row 7"):
+    with pytest.raises(ValueError, match=r"Column '4' is mostly numeric but has 1 non-numeric value, for example '12kB' in data row 7 \(counted from 0\)\. Otherwise correct"):
         _load(text, label_column="41", anomaly_values=["normal."])
     splits = _load(text, label_column="41", anomaly_values=["normal."], categorical_columns=["4"])
     assert "4" in splits.preprocessor.categorical_columns
+
+
+def test_question_marks_named_as_missing_markers(data_dir, tmp_path, caplog):
+    # The UCI Arrhythmia file writes missing values as "?".
+    options = {"label_column": "279", "anomaly_values": ["3", "4", "5", "7", "8", "9", "14", "15"]}
+    with pytest.raises(ValueError, match=(
+        r"Column '10' is mostly numeric but has 8 non-numeric values, for example '\?' in data "
+        r"row 66 \(counted from 0\)\. If '\?' marks missing values, write them as empty cells "
+        r"and pass --fillna\."
+    )):
+        _load(data_dir / "arrhythmia.data", **options)
+
+    # Column 13 is mostly "?": it is encoded as categorical, with a warning.
+    frame = pd.read_csv(data_dir / "arrhythmia.data", header=None, dtype=str)
+    for column in (10, 11, 12, 14):
+        frame[column] = frame[column].replace("?", "")
+    path = tmp_path / "arrhythmia_13_with_marks.csv"
+    frame.to_csv(path, header=False, index=False)
+    caplog.set_level(logging.WARNING, logger="absl")
+    _load(path, fillna=True, **options)
+    assert "Column '13' has 76 numbers and 376 cells of '?', so it is one-hot encoded" in caplog.text
 
 
 def test_folder_as_data_path_raises(tmp_path):

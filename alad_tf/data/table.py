@@ -59,6 +59,14 @@ def detect_delimiter(path):
         return ","
 
 
+# Cells that pandas.read_csv reads as missing by default (its `na_values`
+# documentation), plus the empty cell.
+MISSING_MARKERS = frozenset({
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+    "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+})
+
+
 def detect_header(path, delimiter=","):
     """Return whether the first line of a CSV file is a header.
 
@@ -80,12 +88,16 @@ def detect_header(path, delimiter=","):
         return bool(first) and pd.to_numeric(pd.Series(first), errors="coerce").isna().all()
     numeric_columns = 0
     for column in range(len(first)):
-        values = [row[column] for row in rest if column < len(row) and row[column] != ""]
+        values = [
+            row[column] for row in rest
+            if column < len(row) and row[column].strip() not in MISSING_MARKERS
+        ]
         if not values or pd.to_numeric(pd.Series(values), errors="coerce").isna().any():
             continue
         numeric_columns += 1
-        # An empty cell is a missing value, not a column name.
-        if first[column] != "" and pd.isna(pd.to_numeric(first[column], errors="coerce")):
+        # A missing value, such as an empty cell or "NaN", is not a column name.
+        cell = first[column].strip()
+        if cell not in MISSING_MARKERS and pd.isna(pd.to_numeric(cell, errors="coerce")):
             return True
     return numeric_columns == 0
 
@@ -155,9 +167,15 @@ def _check_unique_names(names, path):
     repeated = counts[counts > 1]
     if len(repeated):
         listed = ", ".join(f"{name!r} ({count} times)" for name, count in repeated.items())
+        # Repeated numbers are usually a first data row read as the header.
+        numeric = pd.to_numeric(pd.Series(repeated.index), errors="coerce").notna().any()
+        hint = (
+            " If the first line holds data, not names, pass --no_header."
+            if numeric else ""
+        )
         raise ValueError(
             f"Table file {path} has duplicate column names: {listed}. Give each column a "
-            f"unique name in the header line."
+            f"unique name in the header line.{hint}"
         )
 
 
@@ -400,13 +418,32 @@ def _column_kinds(frame, categorical_columns):
         numbers = pd.to_numeric(present, errors="coerce")
         if numbers.notna().all():
             continue
+        bad = present[numbers.isna()]
+        # A lone symbol among numbers, such as "?" or "-", is usually a missing marker.
+        symbol = str(bad.iloc[0]).strip()
+        marker = (
+            bad.iloc[0]
+            if bad.nunique() == 1 and numbers.notna().any() and not any(c.isalnum() for c in symbol)
+            else None
+        )
+        marker_hint = (
+            f"If {marker!r} marks missing values, write them as empty cells and pass --fillna. "
+            if marker is not None else ""
+        )
         if numbers.notna().mean() >= NUMERIC_MAJORITY:
-            bad = present[numbers.isna()]
             values = "values" if len(bad) > 1 else "value"
             raise ValueError(
                 f"Column {name!r} is mostly numeric but has {len(bad)} non-numeric {values}, "
-                f"for example {bad.iloc[0]!r} in row {bad.index[0]}. Correct the text, or "
-                f"pass --categorical_columns {name} to one-hot encode the column."
+                f"for example {bad.iloc[0]!r} in data row {bad.index[0]} (counted from 0). "
+                f"{marker_hint}Otherwise correct the text, or pass --categorical_columns "
+                f"{name} to one-hot encode the column."
+            )
+        if marker is not None:
+            logging.warning(
+                "Column %r has %d numbers and %d cells of %r, so it is one-hot encoded as "
+                "categorical. %sOtherwise pass --categorical_columns %s to keep this "
+                "encoding without the warning.",
+                name, int(numbers.notna().sum()), len(bad), marker, marker_hint, name,
             )
         categorical.append(name)
     return categorical
