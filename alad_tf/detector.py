@@ -214,8 +214,17 @@ class GANDetector(BaseEstimator):
                 f"X is a sparse matrix ({type(x).__name__}), which the detectors do not "
                 f"accept. Pass a dense array instead, for example X.toarray()."
             )
+        if np.iscomplexobj(x):
+            raise ValueError(
+                "X holds complex numbers, which the detectors do not accept. Pass real "
+                "features, for example the real and imaginary parts as separate columns."
+            )
         try:
-            rows = np.asarray(x, dtype=np.float32)
+            if hasattr(x, "to_numpy"):
+                # pandas' nullable columns hold pd.NA, which NumPy cannot convert.
+                rows = x.to_numpy(dtype=np.float64, na_value=np.nan)
+            else:
+                rows = np.asarray(x, dtype=np.float64)
         except (TypeError, ValueError) as error:
             raise ValueError(
                 f"X must hold numbers only ({error}). Encode text columns first, or "
@@ -248,7 +257,16 @@ class GANDetector(BaseEstimator):
                 f"{columns[:10]}. Impute them first, for example with "
                 f"sklearn.impute.SimpleImputer."
             )
-        return rows
+        # The networks compute in float32, where larger values become infinite.
+        too_large = np.abs(rows) > np.finfo(np.float32).max
+        if too_large.any():
+            columns = sorted(set(np.nonzero(too_large)[1].tolist()))
+            raise ValueError(
+                f"X has {int(too_large.sum())} values beyond the float32 range (about "
+                f"3.4e38 in size), in columns {columns[:10]}. Rescale them first, for "
+                f"example with sklearn.preprocessing.MinMaxScaler."
+            )
+        return rows.astype(np.float32)
 
     def fit(self, X, y=None):
         """Train the detector on `X` and set its threshold from the training scores.

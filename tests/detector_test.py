@@ -1,6 +1,7 @@
 import logging
 
 import numpy as np
+import pandas as pd
 import pytest
 import tensorflow as tf
 from scipy import sparse
@@ -152,6 +153,10 @@ def test_bigan_pickle_round_trip(arrhythmia):
         (np.zeros((5, 10)), r"X has 10 features, but the detector was fitted with 274"),
         (np.full((5, 274), np.nan), r"X has 1370 missing or infinite values, in columns \[0, 1,"),
         ([["a"] * 274], "X must hold numbers only"),
+        (pd.DataFrame(np.zeros((5, 274))).astype("Float64").mask(np.eye(5, 274, dtype=bool)),
+         r"X has 5 missing or infinite values, in columns \[0, 1, 2, 3, 4\]"),
+        (np.full((5, 274), 1e40), r"X has 1370 values beyond the float32 range"),
+        (np.zeros((5, 274), dtype=complex), "X holds complex numbers"),
     ],
 )
 def test_scoring_rejects_bad_rows(arrhythmia, x, message):
