@@ -245,11 +245,17 @@ class CheckpointBackup(keras.callbacks.BackupAndRestore):
         # A checkpoint always contains at least one finished epoch.
         self.saved_epochs = checkpoint_epochs(self.backup_dir) or None
         if self.saved_epochs is not None:
-            logging.info(
-                "[%s] Resuming from the checkpoint in %s: %d finished epochs, continuing "
-                "with epoch %d.", self.run_name, self.backup_dir, self.saved_epochs,
-                self.saved_epochs,
-            )
+            finished = _count(self.saved_epochs, "finished epoch")
+            if self.saved_epochs >= self.params.get("epochs", 0):
+                logging.info(
+                    "[%s] Resuming from the checkpoint in %s: %s, so no epoch is left to "
+                    "train.", self.run_name, self.backup_dir, finished,
+                )
+            else:
+                logging.info(
+                    "[%s] Resuming from the checkpoint in %s: %s, continuing with epoch %d.",
+                    self.run_name, self.backup_dir, finished, self.saved_epochs,
+                )
 
     def resume_point(self):
         """Describe where a resumed run would continue, for an interrupt message."""
@@ -259,8 +265,9 @@ class CheckpointBackup(keras.callbacks.BackupAndRestore):
                 f"after training starts), so resuming starts training again."
             )
         return (
-            f"The checkpoint in {self.backup_dir} contains {self.saved_epochs} finished "
-            f"epochs, so resuming continues from epoch {self.saved_epochs}."
+            f"The checkpoint in {self.backup_dir} contains "
+            f"{_count(self.saved_epochs, 'finished epoch')}, so resuming continues from "
+            f"epoch {self.saved_epochs}."
         )
 
     def _save_model(self):
@@ -296,6 +303,11 @@ class CheckpointBackup(keras.callbacks.BackupAndRestore):
             if os.path.exists(self._prev_training_metadata_path):
                 shutil.copy(self._prev_training_metadata_path, self._training_metadata_path)
             super()._load_model()
+
+
+def _count(number, noun):
+    """Return "1 noun" or "N nouns"."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def checkpoint_epochs(checkpoint_dir):

@@ -243,6 +243,17 @@ def test_interrupt_logs_resume_point(kdd_splits, tmp_path, caplog, checkpoint_in
         ) in caplog.text
 
 
+def test_resume_of_finished_run_logs_nothing_left(kdd_splits, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="absl")
+    _fit_500_rows(kdd_splits, tmp_path, epochs=1, checkpoint_interval=0)
+    result = _fit_500_rows(kdd_splits, tmp_path, epochs=1, checkpoint_interval=0)
+    assert result["epochs_run"] == 0
+    assert (
+        f"[resume] Resuming from the checkpoint in {tmp_path / 'checkpoints'}: 1 finished "
+        f"epoch, so no epoch is left to train."
+    ) in caplog.text
+
+
 def test_resume_logs_each_epoch_once(kdd_splits, tmp_path):
     _fit_500_rows(kdd_splits, tmp_path, epochs=2, checkpoint_interval=0, batch_summaries=True)
     # Epochs 2 and 3 reach TensorBoard, but the checkpoint stays at 2 epochs.

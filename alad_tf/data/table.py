@@ -627,9 +627,9 @@ def load(
     x_train, _ = preprocessor.transform(frame.iloc[train_rows])
     x_test, unseen = preprocessor.transform(frame.iloc[test_rows])
     for name, count in unseen.items():
+        rows = "1 test row has" if count == 1 else f"{count} test rows have"
         logging.warning(
-            "Column %r: %d test rows have a category not seen in training; they encode "
-            "as all zeros.", name, count,
+            "Column %r: %s a category not seen in training, encoded as all zeros.", name, rows,
         )
     x_valid = None if valid_rows is None else preprocessor.transform(frame.iloc[valid_rows])[0]
 
