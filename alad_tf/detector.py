@@ -16,6 +16,7 @@ import numbers
 import random
 import tempfile
 import warnings
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -24,7 +25,7 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 from sklearn.preprocessing import MinMaxScaler
 
-from alad_tf import evaluation, export, training
+from alad_tf import evaluation, export, results, training
 from alad_tf.experiment import default_epochs
 from alad_tf.models import MODELS, build_model
 
@@ -122,8 +123,10 @@ class GANDetector(BaseEstimator):
             scikit-learn. Defaults to `None` (not reproducible).
         verbose: 1 shows a progress bar on a terminal or in a notebook, 0
             hides it. Defaults to 0.
-        logdir: Folder of the TensorBoard event files. Defaults to `None`,
-            which writes them to a temporary folder that is then removed.
+        logdir: Folder for TensorBoard. Each `fit` writes its event files to
+            a new subfolder, `fit`, then `fit_2`, `fit_3`, …, so refits keep
+            their own curves (`log_dir_`). Defaults to `None`, which writes
+            them to a temporary folder that is then removed.
 
     Attributes:
         model_: The trained Keras model.
@@ -139,6 +142,8 @@ class GANDetector(BaseEstimator):
             not the initial weights, so it does not repeat that fit.
         score_: Name of the score behind `decision_function`.
         history_: Per-epoch training losses, by name.
+        log_dir_: Folder of the last fit's TensorBoard event files under
+            `logdir`, or `None` without `logdir`.
         decision_scores_: Scores of the training rows, higher for more
             anomalous rows.
         threshold_: Score at and above which a row is flagged.
@@ -318,12 +323,16 @@ class GANDetector(BaseEstimator):
         model.compile(learning_rate=learning_rate,
                       steps_per_execution=training.STEPS_PER_EXECUTION)
 
+        log_dir = None
+        if self.logdir is not None:
+            log_dir = results.free_path(Path(self.logdir).expanduser() / "fit")
+            log_dir.mkdir(parents=True)
         with tempfile.TemporaryDirectory(prefix="alad_tf_") as scratch:
             try:
                 fit = training.train(
                     model, features, epochs=epochs, batch_size=batch_size, seed=seed,
                     checkpoint_dir=f"{scratch}/checkpoints",
-                    tensorboard_dir=self.logdir or scratch,
+                    tensorboard_dir=str(log_dir or scratch),
                     run_name=f"{self.model_name}.detector", progress=self.verbose >= 1,
                 )
             except training.TrainingDiverged as error:
@@ -341,6 +350,7 @@ class GANDetector(BaseEstimator):
             # A refit on an array removes the names stored by an earlier DataFrame fit.
             del self.feature_names_in_
         self.seed_ = seed
+        self.log_dir_ = None if log_dir is None else str(log_dir)
         self.score_ = self.score or self.default_score
         self.history_ = fit["history"]
         self.decision_scores_ = self._score_rows(rows)[self.score_]

@@ -123,6 +123,22 @@ def test_diverged_fit_raises(arrhythmia):
     assert not hasattr(detector, "model_")
 
 
+def test_refits_log_to_own_folders(arrhythmia, tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    detector = ALADDetector(epochs=2, batch_size=32, random_state=3, logdir=str(tmp_path))
+    detector.fit(arrhythmia.x_train)
+    assert detector.log_dir_ == str(tmp_path / "fit")
+    detector.fit(arrhythmia.x_train)
+    assert detector.log_dir_ == str(tmp_path / "fit_2")
+
+    for folder in ("fit", "fit_2"):
+        accumulator = EventAccumulator(str(tmp_path / folder / "train"))
+        accumulator.Reload()
+        steps = [event.step for event in accumulator.Tensors("epoch_loss_generator")]
+        assert steps == [0, 1]
+
+
 def test_fit_predict_returns_training_labels(arrhythmia):
     options = {"epochs": 1, "batch_size": 32, "random_state": 5, "contamination": 0.15}
     labels = ALADDetector(**options).fit_predict(arrhythmia.x_train)
