@@ -122,6 +122,7 @@ def test_drop_columns_run_and_export(kdd_table, tmp_path):
     assert "row_id" not in inputs
     assert "f2" not in inputs
     assert export_info["table_inputs"]["dropped"] == ["row_id", "f2"]
+    assert export_info["serve_input"] == "encoded"
     assert json.loads((saved_model / PREPROCESSING_FILE).read_text())["dropped_columns"] == ["row_id", "f2"]
 
     # Rows without the dropped columns score as the full rows do.
