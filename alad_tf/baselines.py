@@ -472,7 +472,7 @@ def _check_settings(
         raise ValueError(f"Invalid --batch_size {batch_size}: expected 1 or more.")
     if threads is not None and threads < 0:
         raise ValueError(f"Invalid --intra_op_threads {threads}: expected 0 or more.")
-    evaluation.check_contamination_mode(contamination, threshold)
+    evaluation.check_contamination_mode(contamination, threshold, threshold_percentile)
     results.check_folder_path(logdir, "--logdir")
 
 

@@ -86,12 +86,17 @@ class Scorer:
         return scores, float(np.mean(times)) if times else 0.0
 
 
-def check_contamination_mode(contamination, mode):
-    """Raise `ValueError` when `--contamination` is combined with the train-percentile rule.
+def check_contamination_mode(contamination, mode, threshold_percentile=None):
+    """Raise `ValueError` when `--contamination` is combined with a setting that overrides it.
 
     The contamination sets the share of test rows flagged, which only the
-    test-percentile rule uses.
+    test-percentile rule uses, and which `--threshold_percentile` replaces.
     """
+    if contamination is not None and threshold_percentile is not None:
+        raise ValueError(
+            f"--contamination {contamination:g} and --threshold_percentile "
+            f"{threshold_percentile:g} both set the share of rows flagged. Pass one of them."
+        )
     if contamination is not None and mode == "train_percentile":
         raise ValueError(
             "--contamination sets the test-percentile threshold, so it has no effect with "

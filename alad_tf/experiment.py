@@ -152,7 +152,9 @@ class RunConfig:
                 f"Invalid --threshold_percentile {self.threshold_percentile}: "
                 f"expected a number in [0, 100]."
             )
-        evaluation.check_contamination_mode(self.contamination, self.threshold)
+        evaluation.check_contamination_mode(
+            self.contamination, self.threshold, self.threshold_percentile
+        )
         if self.export_dir and Path(self.export_dir).expanduser().exists():
             raise ValueError(
                 f"Export folder {self.export_dir} already exists. Choose another "

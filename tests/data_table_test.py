@@ -369,6 +369,24 @@ def test_contamination_rejected_with_train_percentile():
         config.validate()
 
 
+def test_contamination_rejected_with_threshold_percentile():
+    from alad_tf.experiment import RunConfig
+
+    config = RunConfig(dataset="csv", contamination=0.05, threshold_percentile=80)
+    with pytest.raises(ValueError, match=(
+        "--contamination 0.05 and --threshold_percentile 80 both set the share of rows "
+        "flagged. Pass one of them."
+    )):
+        config.validate()
+
+
+def test_latin1_file_names_utf8_fix(tmp_path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("name,value\ncaf\u00e9,1\nth\u00e9,2\n".encode("latin-1"))
+    with pytest.raises(ValueError, match="Save the file as UTF-8"):
+        read_table(path)
+
+
 def test_table_load_accepts_none_options(kdd_table):
     splits = load_table(
         str(kdd_table["path"]), label_column="41", anomaly_values=["normal."],

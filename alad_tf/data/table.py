@@ -143,7 +143,11 @@ def read_table(path, no_header=False):
         except (UnicodeDecodeError, pd.errors.ParserError, OSError, csv.Error) as error:
             # The parser's message can span lines and end with a period.
             reason = " ".join(str(error).split()).rstrip(".")
-            raise ValueError(f"Cannot read {path} as CSV: {reason}.") from error
+            hint = (
+                " Save the file as UTF-8, for example with iconv or a spreadsheet's CSV UTF-8 "
+                "export." if isinstance(error, UnicodeDecodeError) else ""
+            )
+            raise ValueError(f"Cannot read {path} as CSV: {reason}.{hint}") from error
         logging.info(
             "Read %s %s a header line, with fields separated by %r.",
             path, "without" if header is None else "with", delimiter,
