@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from sklearn.metrics import precision_recall_curve, roc_curve
 
 # Points drawn per curve. Longer ROC and precision-recall curves (up to one
@@ -75,6 +76,14 @@ def plot_losses(history, path):
     if validation:
         axes[1].set(xlabel="epoch", ylabel="mean score", title="Validation score per epoch")
         axes[1].legend(fontsize="small")
+    epochs = max(len(values) for values in losses.values())
+    for axis in axes:
+        # Epochs are whole numbers; with one or two epochs, Matplotlib's
+        # default ticks would fall between them.
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if epochs < 3:
+            axis.set_xticks(range(epochs))
+            axis.set_xlim(-0.5, epochs - 0.5)
     return _save(figure, path)
 
 
@@ -157,7 +166,7 @@ def plot_score_histograms(y_true, scores, metrics, path):
         scale = ", log scale" if logarithmic else ""
         axis.set(
             title=f"{name} score", xlabel=f"score (0.5th to 99.5th percentile{scale})",
-            ylabel="fraction of the class's rows",
+            ylabel="fraction of rows" if unlabelled else "fraction of the class's rows",
         )
         axis.legend(fontsize="x-small")
     return _save(figure, path)
