@@ -21,8 +21,8 @@ those, with no code of `alad_tf.models` or `alad_tf.networks`:
 
 Only the data loading (`alad_tf.data`) and the metrics
 (`alad_tf.evaluation.binary_metrics`) come from the package. Comparing its
-F1 over seeds with that of `python main.py MODEL run` tells differences of
-the Keras port apart from the behaviour of the method itself.
+F1 over seeds with that of `python main.py MODEL run` separates differences of
+the Keras port from the behaviour of the method itself.
 
 Usage:
     python benchmarks/tf1_graph_check.py --dataset kdd --rd 1,2,3 \\
