@@ -221,7 +221,7 @@ class GANDetector(BaseEstimator):
             )
         if np.iscomplexobj(x):
             raise ValueError(
-                "X holds complex numbers, which the detectors do not accept. Pass real "
+                "Invalid X: complex numbers, which the detectors do not accept. Pass real "
                 "features, for example the real and imaginary parts as separate columns."
             )
         try:

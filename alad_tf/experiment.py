@@ -183,6 +183,7 @@ def _check_resume_flags(run_dir, config):
     if not saved_path.exists():
         return
     saved = json.loads(saved_path.read_text())
+
     def differs(name):
         if name == "data_path":
             return not results.same_path(saved[name], config.data_path)

@@ -68,7 +68,7 @@ def dataset_folder(dataset, data_path=None):
     folder = Path(dataset)
     if dataset == "csv" and data_path:
         # NOTE: tables with the same file name in different folders share run
-        # folders. `--resume` tells them apart by config.json; the report's
+        # folders. `--resume` separates them by config.json; the report's
         # seed tables do not.
         folder /= Path(data_path).name.replace(".", "_") or "table"
     return folder

@@ -172,7 +172,7 @@ def test_bigan_pickle_round_trip(arrhythmia):
         (pd.DataFrame(np.zeros((5, 274))).astype("Float64").mask(np.eye(5, 274, dtype=bool)),
          r"X has 5 missing or infinite values, in columns \[0, 1, 2, 3, 4\]"),
         (np.full((5, 274), 1e40), r"X has 1370 values beyond the float32 range"),
-        (np.zeros((5, 274), dtype=complex), "X holds complex numbers"),
+        (np.zeros((5, 274), dtype=complex), "Invalid X: complex numbers"),
     ],
 )
 def test_scoring_rejects_bad_rows(arrhythmia, x, message):
