@@ -72,12 +72,16 @@ class RunRecord:
     @property
     def settings(self):
         """Settings that change results but not the run folder's name, as `flag=value` text."""
+        return self.settings_text()
+
+    def settings_text(self, full_path=False):
+        """Return `settings`, with the table's whole path instead of its file name on request."""
         parts = []
         for flag in SETTINGS_OUTSIDE_FOLDER_NAME:
             value = self.flags.get(flag)
             if value in (None, False, [], "") or (flag == "d" and value == 1):
                 continue
-            if flag == "data_path":
+            if flag == "data_path" and not full_path:
                 value = Path(value).name
             if isinstance(value, list):
                 value = ",".join(map(str, value))
@@ -97,6 +101,8 @@ class RunRecord:
             flags.get("batch_size"),
             flags.get("learning_rate"),
             self.settings,
+            # Tables in different folders can share a file name, and so run folders.
+            flags.get("data_path"),
         )
 
     def plot_paths(self):
@@ -269,6 +275,15 @@ def build_report(logdir, output_path):
     for key, records in grouped.items():
         latest = {record.flags.get("rd"): record for record in records}
         grouped[key] = list(latest.values())
+    # Groups that differ only in the table's folder show the table's whole path.
+    shown = {}
+    for key in grouped:
+        shown.setdefault(key[:9], []).append(key)
+    for keys in shown.values():
+        if len(keys) > 1:
+            for key in keys:
+                records = grouped.pop(key)
+                grouped[key[:8] + (records[0].settings_text(full_path=True),) + key[9:]] = records
     # GAN rows before baseline rows, then by model and configuration.
     keys = sorted(grouped, key=lambda key: (key[0], _threshold_order(key[1]), key[2:5], str(key[5:])))
 

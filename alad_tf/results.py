@@ -67,9 +67,9 @@ def dataset_folder(dataset, data_path=None):
     """
     folder = Path(dataset)
     if dataset == "csv" and data_path:
-        # NOTE: tables with the same file name in different folders share run
-        # folders. `--resume` separates them by config.json; the report's
-        # seed tables do not.
+        # Tables with the same file name in different folders share run
+        # folders; `--resume` and the report separate them by the path that
+        # config.json and summary.json record.
         folder /= Path(data_path).name.replace(".", "_") or "table"
     return folder
 

@@ -280,6 +280,30 @@ def test_report_separates_settings_and_repeated_seeds(tmp_path):
     assert "| alad | `fm_w0.1_sn0_dzz0_es0_test_percentile/label0` (d=2) | 10 | default | fm | 1 | 0.9000 |" in text
 
 
+def test_report_separates_tables_with_one_file_name(tmp_path):
+    logdir = tmp_path / "logs"
+    configuration = (
+        logdir / "alad" / "csv" / "flows_csv" / "fm_w0.1_sn0_dzz0_es0_test_percentile_scaled"
+        / "label0"
+    )
+    runs = [("rd7", "/data/a/flows.csv", 0.5), ("rd7_2", "/data/b/flows.csv", 0.9),
+            ("rd8", "/data/b/flows.csv", 0.7)]
+    for folder, data_path, f1 in runs:
+        summary = _summary(f1)
+        summary["flags"] = {
+            "model": "alad", "dataset": "csv", "threshold": "test_percentile", "nb_epochs": 10,
+            "rd": int(folder[2]), "data_path": data_path,
+        }
+        _write_summary(configuration / folder, summary)
+
+    text = report.write_report(logdir, tmp_path / "report.md").text
+
+    assert "from 3 finished runs in 2 configurations" in text
+    folder = "`fm_w0.1_sn0_dzz0_es0_test_percentile_scaled/label0`"
+    assert f"| alad | {folder} (data_path=/data/a/flows.csv) | 10 | default | fm | 1 | 0.5000 |" in text
+    assert f"| alad | {folder} (data_path=/data/b/flows.csv) | 10 | default | fm | 2 | 0.8000 ± 0.1414 |" in text
+
+
 def test_report_plot_headings_name_epochs(tmp_path):
     logdir = tmp_path / "logs"
     configuration = logdir / "alad" / "kdd" / "fm_w0.1_sn0_dzz0_es0_test_percentile" / "label0"
