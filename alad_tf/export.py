@@ -176,10 +176,10 @@ def export_saved_model(
         "threshold": float(threshold),
         "row_shape": [int(size) for size in row_shape],
         "scores": list(model.score_names),
-        # What `serve` takes: "raw" rows, scaled inside the model when
-        # `scaled` is true, or a table's "encoded" rows, which `serve_table`
-        # builds from the raw columns.
-        "serve_input": "raw" if preprocessor is None else "encoded",
+        # What `serve` takes: the dataset's "features", unscaled (the model
+        # scales them when `scaled` is true), or a table's "encoded" rows,
+        # which `serve_table` builds from the raw columns.
+        "serve_input": "features" if preprocessor is None else "encoded",
         "scaled": scaler is not None,
         "feature_names": list(feature_names) if feature_names is not None else None,
         "table_inputs": None if preprocessor is None else {

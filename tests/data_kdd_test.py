@@ -37,6 +37,30 @@ def test_feature_order(kdd_splits):
     assert len(names) == 121
 
 
+def test_encode_records_fills_model_columns(data_dir, kdd_splits, caplog):
+    records = pd.read_csv(data_dir / "kddcup.data_10_percent.gz", header=None, names=kdd.COLUMNS, nrows=5)
+    rows = kdd.encode_records(records, kdd_splits.feature_names)
+    assert rows.shape == (5, 121)
+    assert rows.dtype == np.float32
+    names = list(kdd_splits.feature_names)
+    np.testing.assert_array_equal(rows[:, names.index("src_bytes")], records["src_bytes"])
+    assert rows[0, names.index("protocol_type-tcp")] == 1
+    assert rows[0, names.index("protocol_type-udp")] == 0
+    # Each of the 7 categorical columns sets exactly one dummy column per row.
+    np.testing.assert_array_equal(rows[:, 34:].sum(axis=1), 7)
+
+    records.loc[0, "service"] = "quic"
+    unseen = kdd.encode_records(records, kdd_splits.feature_names)
+    assert unseen[0, 34:].sum() == 6
+    assert (
+        "Categorical values of the records without a feature column encode as zeros: "
+        "1 distinct, for example service-quic." in caplog.text
+    )
+
+    with pytest.raises(ValueError, match="lack the columns duration"):
+        kdd.encode_records(records.drop(columns="duration"), kdd_splits.feature_names)
+
+
 def test_split_and_test_adaptation_against_pandas(data_dir, kdd_splits):
     frame = pd.read_csv(data_dir / "kddcup.data_10_percent.gz", header=None)
     assert len(frame) == 494_021

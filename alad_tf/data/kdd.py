@@ -112,6 +112,46 @@ def encode(frame):
     return features, labels
 
 
+def encode_records(frame, feature_names):
+    """One-hot encode raw KDD99 records into the feature columns of a trained model.
+
+    `encode` only creates dummy columns for the values present in `frame`,
+    so a few new records give fewer than 121 columns. This function puts
+    them in the model's columns instead.
+
+    Args:
+        frame: DataFrame with the 41 feature columns named as in `COLUMNS`,
+            for example `pd.read_csv(path, header=None, names=COLUMNS)`. A
+            `label` column is ignored.
+        feature_names: The model's feature columns, in order: the
+            `feature_names` of the dataset's `Splits`, or of the SavedModel's
+            `alad_tf_export.json`.
+
+    Returns:
+        A float32 array of shape `(len(frame), len(feature_names))`. A
+        categorical value that has no feature column encodes as zeros, with
+        a warning.
+
+    Raises:
+        ValueError: If a feature column is missing from `frame`.
+    """
+    missing = [column for column in COLUMNS[:-1] if column not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"The KDD99 records lack the columns {', '.join(missing)}. Pass the 41 feature "
+            f"columns, named as in alad_tf.data.kdd.COLUMNS."
+        )
+    records = frame[COLUMNS[:-1]].assign(label="")
+    features, _ = encode(records)
+    unknown = [name for name in features.columns if name not in set(feature_names)]
+    if unknown:
+        logging.warning(
+            "Categorical values of the records without a feature column encode as zeros: "
+            "%d distinct, for example %s.", len(unknown), unknown[0],
+        )
+    return features.reindex(columns=list(feature_names), fill_value=0.0).to_numpy(np.float32)
+
+
 def adapt_test_ratio(x, y, ratio=TEST_ANOMALY_RATIO, seed=SPLIT_SEED):
     """Keep every normal row and at most `ratio` anomalies, then shuffle.
 
