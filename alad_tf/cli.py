@@ -526,10 +526,11 @@ def _command(positional):
         _reject_unused_flags(" ".join(positional), UNUSED_FLAGS[positional[0]])
         return handler
     if len(positional) != 2:
+        commands = [f"{model} {mode}" for mode in MODEL_MODES for model in MODEL_NAMES]
+        commands += [f"{name} {mode}" for name, modes in COMMAND_MODES.items() for mode in modes]
         raise app.UsageError(
-            f"Expected two arguments, MODEL and MODE (for example: alad run), "
-            f"baselines run, or one of the commands {', '.join(COMMANDS)}. Got {len(positional)}: "
-            f"{' '.join(positional) or 'none'}."
+            f"Expected a command: {', '.join(commands)} or {', '.join(COMMANDS)}. "
+            + (f"Got: {' '.join(positional)}." if positional else "Got no arguments.")
         )
     model_name, mode = positional
     if model_name not in MODEL_NAMES:
@@ -580,8 +581,28 @@ def main(argv):
         sys.exit(130)
 
 
+USAGE = """\
+Usage: {program} COMMAND [flags]
+
+Commands:
+  alad run, bigan run       train, score, evaluate and export one detector per
+                            --rd seed (a comma-separated list runs several)
+  alad sweep, bigan sweep   run every --learning_rates value with every seed
+                            and compare them
+  baselines run             the scikit-learn and untrained-ALAD baselines
+  report                    write a Markdown report of every run under --logdir
+
+Example: {program} alad run --dataset kdd --label 4
+"""
+
+
 def run():
     """Entry point of `main.py` and the `alad-tf` console script."""
+    # absl's --help starts with the main module's docstring: name the
+    # commands there, for `python main.py` and the `alad-tf` script alike.
+    program = Path(sys.argv[0]).name
+    program = f"python {program}" if program.endswith(".py") else program
+    sys.modules["__main__"].__doc__ = USAGE.format(program=program)
     # absl's --help lists the key flags of the program file (sys.argv[0]),
     # which is main.py or the alad-tf script, so make this module's flags key
     # flags of that file.

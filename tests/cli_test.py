@@ -108,7 +108,7 @@ def test_new_run_never_overwrites_and_resume_continues(cli_run, data_dir, tmp_pa
         (["alad", "run", "--threshold_percentile", "120"], "threshold_percentile"),
         (["gan", "run"], "Unknown model 'gan'. Expected one of: alad, bigan."),
         (["alad", "train"], "Unknown mode 'train'. Expected one of: run, sweep."),
-        (["alad"], "Expected two arguments, MODEL and MODE"),
+        (["alad"], "Expected a command: alad run, bigan run, alad sweep, bigan sweep"),
         (["alad", "run", "--learning_rate", "-1"], "Invalid --learning_rate -1.0"),
         (["alad", "run", "--learning_rate", "inf"], "Invalid --learning_rate inf"),
         (["alad", "run", "--rd", "-1"], "rd"),
@@ -131,8 +131,8 @@ HELP_HINT = "Run `python main.py --help` for the flags."
         (["alad", "train"], "Error: Unknown mode 'train'. Expected one of: run, sweep."),
         (
             ["alad"],
-            "Error: Expected two arguments, MODEL and MODE (for example: alad run), baselines "
-            "run, or one of the commands report. Got 1: alad.",
+            "Error: Expected a command: alad run, bigan run, alad sweep, bigan sweep, "
+            "baselines run or report. Got: alad.",
         ),
         (
             ["alad", "run", "--dataset", "cifar"],
