@@ -400,14 +400,16 @@ def _tensorboard_command(logdir):
 
 def _print_run(summary):
     print(f"Results: {summary['run_dir']}/results.csv")
+    width = max(len(method) for method in summary["metrics"])
     for method, values in summary["metrics"].items():
         if "f1" not in values:
             print(
-                f"{method:>3}: threshold {values['threshold']:.4f}  flagged {values['flagged']} rows"
+                f"{method:>{width}}: threshold {values['threshold']:.4f}  "
+                f"flagged {values['flagged']} rows"
             )
             continue
         print(
-            f"{method:>3}: precision {values['precision']:.4f}  recall {values['recall']:.4f}  "
+            f"{method:>{width}}: precision {values['precision']:.4f}  recall {values['recall']:.4f}  "
             f"F1 {values['f1']:.4f}  AUROC {values['auroc']:.4f}"
         )
     if (Path(summary["run_dir"]) / "scores.csv").is_file():

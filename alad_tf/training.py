@@ -601,10 +601,14 @@ def train(
     epoch_used = history.epoch[-1] if history.epoch else epochs - 1
     if stopper is not None and stopper.best_weights is not None:
         epoch_used = stopper.best_epoch
+        stopped = (
+            f"stopped after epoch {stopper.stopped_epoch}" if stopper.stopped_epoch
+            else "did not stop training early"
+        )
         logging.info(
-            "[%s] Early stopping: scoring with the weights of epoch %d, the best of the "
+            "[%s] Early stopping %s. Scoring with the weights of epoch %d, the best of the "
             "epochs run (valid %s = %.4f)",
-            run_name, epoch_used, model.validation_score, stopper.best,
+            run_name, stopped, epoch_used, model.validation_score, stopper.best,
         )
     return {
         "history": history.history,

@@ -71,7 +71,8 @@ def test_batch_summaries_have_increasing_steps(kdd_splits, tmp_path):
     assert steps == sorted(set(steps))
 
 
-def test_early_stopping_restores_best_epoch(kdd_splits_with_validation, tmp_path):
+def test_early_stopping_restores_best_epoch(kdd_splits_with_validation, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="absl")
     splits = kdd_splits_with_validation
     keras.utils.set_random_seed(6)
     model, _ = build_model("alad", "kdd", 121, seed=6)
@@ -87,6 +88,11 @@ def test_early_stopping_restores_best_epoch(kdd_splits_with_validation, tmp_path
     assert float(np.mean(scores["fm"])) == pytest.approx(min(history), rel=1e-4)
     validation = read_scalars(tmp_path / "validation")
     assert [step for step, _ in validation["epoch_score_fm"]] == [0, 1, 2]
+    # 3 epochs are fewer than the patience, so training ran to the end.
+    assert (
+        f"[test] Early stopping did not stop training early. Scoring with the weights of "
+        f"epoch {result['epoch_used']}, the best of the epochs run"
+    ) in caplog.text
 
 
 @pytest.fixture(scope="module")
