@@ -400,7 +400,8 @@ def _tensorboard_command(logdir):
 
 def _print_run(summary):
     print(f"Results: {summary['run_dir']}/results.csv")
-    width = max(len(method) for method in summary["metrics"])
+    # At least 3, the width of the README's example lines.
+    width = max(3, *(len(method) for method in summary["metrics"]))
     for method, values in summary["metrics"].items():
         if "f1" not in values:
             print(
