@@ -276,10 +276,10 @@ def build_report(logdir, output_path):
         latest = {record.flags.get("rd"): record for record in records}
         grouped[key] = list(latest.values())
     # Groups that differ only in the table's folder show the table's whole path.
-    shown = {}
+    keys_by_label = {}
     for key in grouped:
-        shown.setdefault(key[:9], []).append(key)
-    for keys in shown.values():
+        keys_by_label.setdefault(key[:9], []).append(key)
+    for keys in keys_by_label.values():
         if len(keys) > 1:
             for key in keys:
                 records = grouped.pop(key)
