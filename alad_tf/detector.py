@@ -93,6 +93,10 @@ def _check_degree(degree):
         )
 
 
+def _first_columns(mask, count=10):
+    """Return the indices of the first `count` columns where `mask` is true."""
+    return sorted(set(np.nonzero(mask)[1].tolist()))[:count]
+
 class GANDetector(BaseEstimator):
     """Base of the PyOD-style detectors; use `ALADDetector` or `BiGANDetector`.
 
@@ -256,20 +260,18 @@ class GANDetector(BaseEstimator):
             )
         bad = ~np.isfinite(rows)
         if bad.any():
-            columns = sorted(set(np.nonzero(bad)[1].tolist()))
             raise ValueError(
                 f"X has {int(bad.sum())} missing or infinite values, in columns "
-                f"{columns[:10]}. Impute them first, for example with "
+                f"{_first_columns(bad)}. Impute them first, for example with "
                 f"sklearn.impute.SimpleImputer."
             )
         # The networks compute in float32, where larger values become infinite.
         too_large = np.abs(rows) > np.finfo(np.float32).max
         if too_large.any():
-            columns = sorted(set(np.nonzero(too_large)[1].tolist()))
             raise ValueError(
                 f"X has {int(too_large.sum())} values beyond the float32 range (about "
-                f"3.4e38 in size), in columns {columns[:10]}. Rescale them first, for "
-                f"example with sklearn.preprocessing.MinMaxScaler."
+                f"3.4e38 in size), in columns {_first_columns(too_large)}. Rescale them "
+                f"first, for example with sklearn.preprocessing.MinMaxScaler."
             )
         return rows.astype(np.float32)
 

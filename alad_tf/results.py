@@ -68,8 +68,7 @@ def dataset_folder(dataset, data_path=None):
     folder = Path(dataset)
     if dataset == "csv" and data_path:
         # Tables with the same file name in different folders share run
-        # folders; `--resume` and the report separate them by the path that
-        # config.json and summary.json record.
+        # folders. `--resume` and the report separate them by the recorded path.
         folder /= Path(data_path).name.replace(".", "_") or "table"
     return folder
 

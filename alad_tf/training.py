@@ -13,6 +13,8 @@ import keras
 import tensorflow as tf
 from absl import logging
 
+from alad_tf.tables import count_of
+
 # Training steps run inside one `tf.function` call. Per-batch summaries
 # (--enable_sm) need one step per call.
 STEPS_PER_EXECUTION = 100
@@ -245,7 +247,7 @@ class CheckpointBackup(keras.callbacks.BackupAndRestore):
         # A checkpoint always contains at least one finished epoch.
         self.saved_epochs = checkpoint_epochs(self.backup_dir) or None
         if self.saved_epochs is not None:
-            finished = _count(self.saved_epochs, "finished epoch")
+            finished = count_of(self.saved_epochs, "finished epoch")
             if self.saved_epochs >= self.params.get("epochs", 0):
                 logging.info(
                     "[%s] Resuming from the checkpoint in %s: %s, so no epoch is left to "
@@ -266,7 +268,7 @@ class CheckpointBackup(keras.callbacks.BackupAndRestore):
             )
         return (
             f"The checkpoint in {self.backup_dir} contains "
-            f"{_count(self.saved_epochs, 'finished epoch')}, so resuming continues from "
+            f"{count_of(self.saved_epochs, 'finished epoch')}, so resuming continues from "
             f"epoch {self.saved_epochs}."
         )
 
@@ -303,11 +305,6 @@ class CheckpointBackup(keras.callbacks.BackupAndRestore):
             if os.path.exists(self._prev_training_metadata_path):
                 shutil.copy(self._prev_training_metadata_path, self._training_metadata_path)
             super()._load_model()
-
-
-def _count(number, noun):
-    """Return "1 noun" or "N nouns"."""
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def checkpoint_epochs(checkpoint_dir):

@@ -118,6 +118,28 @@ def minimize_with_ema(optimizer, loss, scope, decay):
         return tf.group(maintain), ema
 
 
+def minimize_each(losses, make_optimizer, decay):
+    """Minimize each scope's loss with the optimizer from `make_optimizer`.
+
+    Returns:
+        Two dicts keyed by scope: the update ops, and the moving averages.
+    """
+    steps, averages = {}, {}
+    for scope, loss in losses.items():
+        steps[scope], averages[scope] = minimize_with_ema(make_optimizer(), loss, scope, decay)
+    return steps, averages
+
+
+def reconstruct_with_ema(encoder, generator, x, averages):
+    """Return E(x) and G(E(x)) computed with the moving averages of both networks."""
+    with v1.variable_scope("encoder", reuse=True, custom_getter=ema_getter(averages["encoder"])):
+        z_enc = encoder(x)
+    with v1.variable_scope("generator", reuse=True,
+                           custom_getter=ema_getter(averages["generator"])):
+        x_rec = generator(z_enc)
+    return z_enc, x_rec
+
+
 def encoder_generator(spec, n_features):
     """Return the encoder and generator functions of `spec`."""
     def encoder(x):
@@ -206,18 +228,11 @@ def build_alad(spec, n_features, enable_dzz):
         "dxx": tf.reduce_mean(ce(xx_real, 1) + ce(xx_fake, 0)),
         "dzz": tf.reduce_mean(ce(zz_real, 1) + ce(zz_fake, 0)),
     }
+    # One optimizer instance for every network, as the reference ALAD code has.
     optimizer = v1.train.AdamOptimizer(spec["learning_rate"], beta1=0.5)
-    steps, averages = {}, {}
-    for scope, loss in losses.items():
-        steps[scope], averages[scope] = minimize_with_ema(
-            optimizer, loss, scope, spec["ema_decay"]
-        )
+    steps, averages = minimize_each(losses, lambda: optimizer, spec["ema_decay"])
 
-    with v1.variable_scope("encoder", reuse=True, custom_getter=ema_getter(averages["encoder"])):
-        z_enc_ema = encoder(x)
-    with v1.variable_scope("generator", reuse=True,
-                           custom_getter=ema_getter(averages["generator"])):
-        x_rec_ema = generator(z_enc_ema)
+    z_enc_ema, x_rec_ema = reconstruct_with_ema(encoder, generator, x, averages)
     with v1.variable_scope("dxx", reuse=True, custom_getter=ema_getter(averages["dxx"])):
         _, features_real = discriminator_xx(x, x, False)
         logit_rec, features_rec = discriminator_xx(x, x_rec_ema, False)
@@ -269,18 +284,12 @@ def build_bigan(spec, n_features, weight):
         "generator": tf.reduce_mean(ce(logit_fake, 1)),
         "encoder": tf.reduce_mean(ce(logit_real, 0)),
     }
-    steps, averages = {}, {}
-    for scope, loss in losses.items():
-        optimizer = v1.train.AdamOptimizer(spec["learning_rate"], beta1=0.5)
-        steps[scope], averages[scope] = minimize_with_ema(
-            optimizer, loss, scope, spec["ema_decay"]
-        )
+    steps, averages = minimize_each(
+        losses, lambda: v1.train.AdamOptimizer(spec["learning_rate"], beta1=0.5),
+        spec["ema_decay"],
+    )
 
-    with v1.variable_scope("encoder", reuse=True, custom_getter=ema_getter(averages["encoder"])):
-        z_enc_ema = encoder(x)
-    with v1.variable_scope("generator", reuse=True,
-                           custom_getter=ema_getter(averages["generator"])):
-        x_rec_ema = generator(z_enc_ema)
+    z_enc_ema, x_rec_ema = reconstruct_with_ema(encoder, generator, x, averages)
     with v1.variable_scope("discriminator", reuse=True,
                            custom_getter=ema_getter(averages["discriminator"])):
         _, features_real = discriminator(x, z_enc_ema, False)
@@ -372,7 +381,7 @@ def main(argv):
     key = (FLAGS.model, FLAGS.dataset)
     if key not in SPECS:
         known = ", ".join(f"--model {model} --dataset {dataset}" for model, dataset in SPECS)
-        raise SystemExit(f"Invalid --model {key[0]!r} with --dataset {key[1]!r}. Expected: {known}.")
+        raise SystemExit(f"Invalid --model {key[0]!r} with --dataset {key[1]!r}. Expected one of: {known}.")
 
     from alad_tf.data import load_dataset
 
