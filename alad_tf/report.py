@@ -170,7 +170,7 @@ def _dataset_table(groups):
     rows = []
     for key, records in groups:
         table = aggregate([record.summary for record in records])
-        epochs = "–" if key[5] is None else key[5]
+        epochs = _epochs_cell(key[5], records)
         for _, row in table.iterrows():
             rows.append([
                 key[3], f"`{key[4]}`" + (f" ({key[8]})" if key[8] else ""), epochs,
@@ -178,6 +178,26 @@ def _dataset_table(groups):
                 *metric_cells(row), format_seconds(row["mean_inference_time_s"]),
             ])
     return markdown_table(header, rows)
+
+
+def _epochs_cell(nb_epochs, records):
+    """Return the epochs cell: `--nb_epochs`, and the scored epochs of early-stopped runs.
+
+    Early stopping restores the weights of the best validation epoch, so
+    those runs are scored at an epoch before `--nb_epochs`.
+    """
+    if nb_epochs is None:
+        return "–"
+    if not any(record.flags.get("enable_early_stop") for record in records):
+        return str(nb_epochs)
+    used = sorted({
+        record.summary["epoch_used"] + 1 for record in records
+        if isinstance(record.summary.get("epoch_used"), int)
+    })
+    if not used:
+        return str(nb_epochs)
+    scored = str(used[0]) if len(used) == 1 else f"{used[0]}–{used[-1]}"
+    return f"{nb_epochs} (scored after {scored})"
 
 
 def _group_title(key):

@@ -304,6 +304,24 @@ def test_report_separates_tables_with_one_file_name(tmp_path):
     assert f"| alad | {folder} (data_path=/data/b/flows.csv) | 10 | default | fm | 2 | 0.8000 ± 0.1414 |" in text
 
 
+def test_report_gives_scored_epochs_of_early_stopped_runs(tmp_path):
+    logdir = tmp_path / "logs"
+    flags = {"model": "alad", "dataset": "kdd", "threshold": "test_percentile", "nb_epochs": 30}
+    for early_stop, epochs_used in ((True, (11, 24)), (False, (29, 29))):
+        configuration = logdir / "alad" / "kdd" / f"fm_w0.1_sn0_dzz0_es{int(early_stop)}_test_percentile" / "label0"
+        for seed, epoch_used in enumerate(epochs_used, start=1):
+            summary = _summary(0.5)
+            summary["flags"] = {**flags, "rd": seed, "enable_early_stop": early_stop}
+            summary["epoch_used"] = epoch_used
+            _write_summary(configuration / f"rd{seed}", summary)
+
+    text = report.write_report(logdir, tmp_path / "report.md").text
+
+    # epoch_used counts from 0: the weights after 12 and 25 epochs scored.
+    assert "| alad | `fm_w0.1_sn0_dzz0_es1_test_percentile/label0` | 30 (scored after 12–25) | default |" in text
+    assert "| alad | `fm_w0.1_sn0_dzz0_es0_test_percentile/label0` | 30 | default |" in text
+
+
 def test_report_plot_headings_name_epochs(tmp_path):
     logdir = tmp_path / "logs"
     configuration = logdir / "alad" / "kdd" / "fm_w0.1_sn0_dzz0_es0_test_percentile" / "label0"
