@@ -184,19 +184,21 @@ def _epochs_cell(nb_epochs, records):
     """Return the epochs cell: `--nb_epochs`, and the scored epochs of early-stopped runs.
 
     Early stopping restores the weights of the best validation epoch, so
-    those runs are scored at an epoch before `--nb_epochs`.
+    those runs can be scored at an epoch before `--nb_epochs`.
     """
     if nb_epochs is None:
         return "–"
     if not any(record.flags.get("enable_early_stop") for record in records):
         return str(nb_epochs)
-    used = sorted({
+
+    # `epoch_used` counts from 0, so it is one less than the epochs trained.
+    trained = sorted({
         record.summary["epoch_used"] + 1 for record in records
         if isinstance(record.summary.get("epoch_used"), int)
     })
-    if not used:
+    if not trained:
         return str(nb_epochs)
-    scored = str(used[0]) if len(used) == 1 else f"{used[0]}–{used[-1]}"
+    scored = str(trained[0]) if len(trained) == 1 else f"{trained[0]}–{trained[-1]}"
     return f"{nb_epochs} (scored after {scored})"
 
 

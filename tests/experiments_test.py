@@ -304,7 +304,7 @@ def test_report_separates_tables_with_one_file_name(tmp_path):
     assert f"| alad | {folder} (data_path=/data/b/flows.csv) | 10 | default | fm | 2 | 0.8000 ± 0.1414 |" in text
 
 
-def test_report_gives_scored_epochs_of_early_stopped_runs(tmp_path):
+def test_report_scored_epochs_early_stop(tmp_path):
     logdir = tmp_path / "logs"
     flags = {"model": "alad", "dataset": "kdd", "threshold": "test_percentile", "nb_epochs": 30}
     for early_stop, epochs_used in ((True, (11, 24)), (False, (29, 29))):
