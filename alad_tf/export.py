@@ -13,6 +13,7 @@ from alad_tf.data.table import TablePreprocessor, category_strings
 
 EXPORT_INFO_FILE = "alad_tf_export.json"
 PREPROCESSING_FILE = "preprocessing.json"
+TABLE_COLUMN_ORDER = f"in the column order of {EXPORT_INFO_FILE}'s table_inputs"
 
 
 def write_preprocessing(folder, preprocessor):
@@ -20,6 +21,29 @@ def write_preprocessing(folder, preprocessor):
     path = Path(folder) / PREPROCESSING_FILE
     path.write_text(json.dumps(preprocessor.to_dict(), indent=2) + "\n")
     return path
+
+
+def _check_row_shape(tensor, row_shape, name, order):
+    """Return `tensor` after checking at run time that its rows have shape `row_shape`.
+
+    A call through a serving signature skips the Python-side shape check of
+    the endpoint's input signature. Without this check, extra categorical
+    columns would be ignored, and a wrong numeric width would fail inside
+    an unrelated op.
+
+    Args:
+        tensor: Input of shape `(n, *row_shape)`.
+        row_shape: Expected shape of one row.
+        name: Input name, used in the message.
+        order: Where the expected column order is described, used in the message.
+    """
+    row_shape = [int(size) for size in row_shape]
+    check = tf.debugging.assert_equal(
+        tf.shape(tensor)[1:], tf.constant(row_shape, tf.int32),
+        message=f"Invalid `{name}` input: expected rows of shape {tuple(row_shape)}, {order}",
+    )
+    with tf.control_dependencies([check]):
+        return tf.identity(tensor)
 
 
 class _TableEncoder:
@@ -67,6 +91,14 @@ class _TableEncoder:
         inputs = list(inputs)
         numeric = inputs.pop(0) if self.has_numeric else None
         categorical = inputs.pop(0) if self.lookups else None
+        if numeric is not None:
+            numeric = _check_row_shape(
+                numeric, self.input_signature[0].shape[1:], "numeric", TABLE_COLUMN_ORDER
+            )
+        if categorical is not None:
+            categorical = _check_row_shape(
+                categorical, self.input_signature[-1].shape[1:], "categorical", TABLE_COLUMN_ORDER
+            )
         if numeric is not None:
             if self.fillna:
                 numeric = tf.where(tf.math.is_finite(numeric), numeric, self.medians)
@@ -141,6 +173,7 @@ def export_saved_model(
     offset = tf.constant(0.0 if scaler is None else scaler.min_, tf.float32)
 
     def serve(x):
+        x = _check_row_shape(x, row_shape, "x", f"in the order of {EXPORT_INFO_FILE}'s feature_names")
         scores = dict(model.score_batch(x * scale + offset))
         scores["score"] = scores[primary_score]
         scores["is_anomaly"] = scores[primary_score] >= threshold_constant

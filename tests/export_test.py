@@ -52,6 +52,9 @@ def test_export_rejects_wrong_width(trained_model, tmp_path):
     loaded = tf.saved_model.load(str(path))
     with pytest.raises((ValueError, TypeError)):
         loaded.serve(tf.zeros((2, 120)))
+    # A serving signature skips the endpoint's Python-side shape check.
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"Invalid `x` input: expected rows of shape \(121,\)"):
+        loaded.signatures["serving_default"](x=tf.zeros((2, 120)))
 
 
 def test_export_never_overwrites(trained_model, tmp_path):
@@ -112,3 +115,24 @@ def test_score_table_rejects_bad_rows(tmp_path):
         score_table(path, text)
     with pytest.raises(TypeError, match="Expected the rows as a pandas DataFrame .* got ndarray"):
         score_table(path, np.ones((2, 2)))
+
+
+def test_table_signature_rejects_wrong_widths(tmp_path):
+    import pandas as pd
+
+    from alad_tf.data.table import TablePreprocessor
+
+    train = pd.DataFrame({"bytes": [1.0, 2.0, 3.0], "rate": [0.1, 0.2, 0.3], "proto": ["tcp", "udp", "tcp"]})
+    preprocessor = TablePreprocessor.fit(train, ["proto"])
+    model, _ = build_model("alad", "csv", len(preprocessor.feature_names), seed=13)
+    path = export_saved_model(model, tmp_path / "model", "fm", 1.0, preprocessor=preprocessor)
+    signature = tf.saved_model.load(str(path)).signatures["serve_table"]
+    numeric = tf.constant([[1.0, 0.1], [2.0, 0.2]], tf.float64)
+    categorical = tf.constant([["tcp"], ["udp"]])
+
+    assert signature(numeric=numeric, categorical=categorical)["score"].shape == (2,)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"Invalid `numeric` input: expected rows of shape \(2,\)"):
+        signature(numeric=tf.concat([numeric, numeric], axis=1), categorical=categorical)
+    # Without the check, the extra column would be ignored.
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"Invalid `categorical` input: expected rows of shape \(1,\)"):
+        signature(numeric=numeric, categorical=tf.concat([categorical, categorical], axis=1))
