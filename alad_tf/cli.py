@@ -52,7 +52,7 @@ flags.DEFINE_integer("d", 1, "Norm degree of the feature-matching (fm) score.", 
 flags.DEFINE_string(
     "rd", "42",
     "Random seed of Python, NumPy, TensorFlow, data shuffling and latent sampling "
-    "(0 to 4294967294). A comma-separated list such as 1,2,3 starts one run per seed, "
+    "(0 to 4294967295). A comma-separated list such as 1,2,3 starts one run per seed, "
     "each in its own run folder, and writes a mean ± std table over the seeds.",
 )
 flags.DEFINE_string(

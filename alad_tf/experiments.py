@@ -36,9 +36,9 @@ from alad_tf.tables import (
     metric_cells,
 )
 
-# Largest accepted seed, the bound of --rd before it took lists. NumPy seeds
+# Largest accepted seed, as for the detectors' random_state: NumPy seeds
 # must be below 2**32.
-MAX_SEED = 2**32 - 2
+MAX_SEED = 2**32 - 1
 
 # Start of the `ValueError` message of `run_experiment` when a loss is not finite.
 DIVERGED_MESSAGE = "Training diverged"

@@ -9,7 +9,7 @@ from alad_tf.experiment import RunConfig
 
 
 @pytest.mark.parametrize(
-    "text, seeds", [("42", [42]), ("1,2,3", [1, 2, 3]), (" 5, 0 ", [5, 0]), ("4294967294", [4294967294])]
+    "text, seeds", [("42", [42]), ("1,2,3", [1, 2, 3]), (" 5, 0 ", [5, 0]), ("4294967295", [4294967295])]
 )
 def test_parse_seeds_valid(text, seeds):
     assert experiments.parse_seeds(text) == seeds
@@ -21,8 +21,8 @@ def test_parse_seeds_valid(text, seeds):
         ("1,x", "Invalid --rd '1,x': 'x' is not a seed"),
         ("", "Invalid --rd '': '' is not a seed"),
         ("1,,2", "Invalid --rd '1,,2': '' is not a seed"),
-        ("-1", "Invalid --rd '-1': '-1' is not a seed. Expected an integer from 0 to 4294967294"),
-        ("4294967295", "'4294967295' is not a seed"),
+        ("-1", "Invalid --rd '-1': '-1' is not a seed. Expected an integer from 0 to 4294967295"),
+        ("4294967296", "'4294967296' is not a seed"),
         ("1.5", "'1.5' is not a seed"),
         ("1,2,1", "Invalid --rd '1,2,1': seed 1 appears twice."),
     ],
