@@ -26,6 +26,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.preprocessing import MinMaxScaler
 
 from alad_tf import evaluation, export, results, training
+from alad_tf.tables import count_of
 from alad_tf.experiment import default_epochs
 from alad_tf.models import MODELS, build_model
 
@@ -108,8 +109,10 @@ class GANDetector(BaseEstimator):
         contamination: Expected share of anomalies in the training rows,
             in (0, 0.5]. `threshold_` is the `100 * (1 - contamination)`
             percentile of the training scores. Defaults to 0.1.
-        score: Score behind `decision_function` and `predict`, one of the
-            model's `score_names`. Defaults to the model's `default_score`.
+        score_name: Score behind `decision_function` and `predict`, one of
+            the model's `score_names`. Defaults to the model's
+            `default_score`. It is not called `score`, because scikit-learn
+            expects `score` to be a method.
         epochs: Training epochs. Defaults to `None`: about 40,000 training
             steps, between 10 and 1,000 epochs, as for `--dataset csv`.
         batch_size: Rows per training step. Defaults to `None`, the model's
@@ -144,7 +147,7 @@ class GANDetector(BaseEstimator):
             repeats a fit seeded by a RandomState or Generator. After
             `random_state=None` it seeded shuffling and latent sampling but
             not the initial weights, so it does not repeat that fit.
-        score_: Name of the score behind `decision_function`.
+        score_name_: Name of the score behind `decision_function`.
         history_: Per-epoch training losses, by name.
         log_dir_: Folder of the last fit's TensorBoard event files under
             `logdir`, or `None` without `logdir`.
@@ -158,11 +161,11 @@ class GANDetector(BaseEstimator):
     default_score = None
 
     def __init__(
-        self, *, contamination=0.1, score=None, epochs=None, batch_size=None,
+        self, *, contamination=0.1, score_name=None, epochs=None, batch_size=None,
         learning_rate=None, scale=True, random_state=None, verbose=0, logdir=None,
     ):
         self.contamination = contamination
-        self.score = score
+        self.score_name = score_name
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -183,9 +186,10 @@ class GANDetector(BaseEstimator):
                 f"Invalid contamination {self.contamination!r}: expected a share in (0, 0.5], "
                 f"for example 0.1."
             )
-        if self.score not in (None, *score_names):
+        if self.score_name not in (None, *score_names):
             raise ValueError(
-                f"Invalid score {self.score!r}. Expected one of: {', '.join(score_names)}."
+                f"Invalid score_name {self.score_name!r}. Expected one of: "
+                f"{', '.join(score_names)}."
             )
         for name in ("epochs", "batch_size"):
             value = getattr(self, name)
@@ -224,9 +228,10 @@ class GANDetector(BaseEstimator):
                 f"accept. Pass a dense array instead, for example X.toarray()."
             )
         if np.iscomplexobj(x):
+            # The wording starts as scikit-learn's, which its estimator checks expect.
             raise ValueError(
-                "Invalid X: complex numbers, which the detectors do not accept. Pass real "
-                "features, for example the real and imaginary parts as separate columns."
+                "Complex data not supported: X has complex numbers. Pass real features, for "
+                "example the real and imaginary parts as separate columns."
             )
         try:
             if hasattr(x, "to_numpy"):
@@ -235,7 +240,9 @@ class GANDetector(BaseEstimator):
             else:
                 rows = np.asarray(x, dtype=np.float64)
         except (TypeError, ValueError) as error:
-            raise ValueError(
+            # Keep NumPy's exception type: TypeError for objects such as dicts,
+            # ValueError for text, as scikit-learn's validation does.
+            raise type(error)(
                 f"X must hold numbers only ({error}). Encode text columns first, or "
                 f"run `main.py MODEL run --dataset csv`, which one-hot encodes them."
             ) from None
@@ -243,20 +250,22 @@ class GANDetector(BaseEstimator):
             hint = ""
             if rows.ndim == 1:
                 hint = (
-                    " Reshape a single row with X.reshape(1, -1), or a single feature with "
-                    "X.reshape(-1, 1)."
+                    " Reshape your data with X.reshape(1, -1) if it is a single row, or "
+                    "X.reshape(-1, 1) if it is a single feature."
                 )
             raise ValueError(
                 f"X must be 2-D, of shape (n_samples, n_features); got shape {rows.shape}.{hint}"
             )
         if rows.shape[1] == 0:
             raise ValueError(
-                f"X has no features: expected at least one column, got shape {rows.shape}."
+                f"X has 0 feature(s) (shape={rows.shape}) while a minimum of 1 is required. "
+                f"Pass at least one column."
             )
         if width is not None and rows.shape[1] != width:
             raise ValueError(
-                f"X has {rows.shape[1]} features, but the detector was fitted with {width}: "
-                f"expected shape (n_samples, {width}), got {rows.shape}."
+                f"X has {rows.shape[1]} features, but {type(self).__name__} is expecting "
+                f"{width} features as input: expected shape (n_samples, {width}), got "
+                f"{rows.shape}."
             )
         bad = ~np.isfinite(rows)
         if bad.any():
@@ -312,8 +321,8 @@ class GANDetector(BaseEstimator):
         batch_size = self.batch_size or hyperparameters["batch_size"]
         if len(rows) < batch_size:
             raise ValueError(
-                f"X has {len(rows)} rows, fewer than one batch of {batch_size}. Pass more rows "
-                f"or a smaller batch_size."
+                f"X has {count_of(len(rows), 'sample')}, fewer than one batch of {batch_size}. "
+                f"Pass more rows or a smaller batch_size."
             )
         scaler = MinMaxScaler().fit(rows) if self.scale else None
         features = rows if scaler is None else scaler.transform(rows).astype(np.float32)
@@ -353,16 +362,16 @@ class GANDetector(BaseEstimator):
             del self.feature_names_in_
         self.seed_ = seed
         self.log_dir_ = None if log_dir is None else str(log_dir)
-        self.score_ = self.score or self.default_score
+        self.score_name_ = self.score_name or self.default_score
         self.history_ = fit["history"]
-        self.decision_scores_ = self._score_rows(rows)[self.score_]
+        self.decision_scores_ = self._score_rows(rows)[self.score_name_]
         self.threshold_ = evaluation.percentile_threshold(
             self.decision_scores_, 100.0 * (1.0 - self.contamination)
         )
         self.labels_ = (self.decision_scores_ >= self.threshold_).astype(int)
         counts = evaluation.threshold_counts(self.decision_scores_, self.threshold_)
         ties = evaluation.tie_warning(
-            self.score_, {"threshold": self.threshold_, **counts}, len(rows)
+            self.score_name_, {"threshold": self.threshold_, **counts}, len(rows)
         )
         if ties:
             warnings.warn(
@@ -468,10 +477,10 @@ class GANDetector(BaseEstimator):
             X: Array-like of shape `(n_samples, n_features_in_)`.
 
         Returns:
-            A float array of shape `(n_samples,)` with the `score_` score.
+            A float array of shape `(n_samples,)` with the `score_name_` score.
         """
         self._check_fitted("decision_function")
-        return self.score_all(X)[self.score_]
+        return self.score_all(X)[self.score_name_]
 
     def predict(self, X, return_confidence=False):
         """Flag the rows of `X` that score at or above `threshold_`.
@@ -586,7 +595,7 @@ class GANDetector(BaseEstimator):
         """Write a SavedModel that scales raw rows, scores them and applies `threshold_`.
 
         Its `serve` endpoint takes float32 rows of `n_features_in_` values and
-        returns every score, `score` (the `score_` score) and `is_anomaly`.
+        returns every score, `score` (the `score_name_` score) and `is_anomaly`.
 
         Args:
             path: Output folder. It must not exist yet.
@@ -596,7 +605,7 @@ class GANDetector(BaseEstimator):
         """
         self._check_fitted("export")
         return export.export_saved_model(
-            self.model_, path, self.score_, self.threshold_, scaler=self.scaler_,
+            self.model_, path, self.score_name_, self.threshold_, scaler=self.scaler_,
             info={"detector": type(self).__name__, "contamination": self.contamination},
         )
 
@@ -618,12 +627,12 @@ class ALADDetector(GANDetector):
     default_score = "fm"
 
     def __init__(
-        self, *, contamination=0.1, score=None, epochs=None, batch_size=None,
+        self, *, contamination=0.1, score_name=None, epochs=None, batch_size=None,
         learning_rate=None, scale=True, random_state=None, verbose=0, logdir=None,
         enable_dzz=False, degree=1,
     ):
         super().__init__(
-            contamination=contamination, score=score, epochs=epochs, batch_size=batch_size,
+            contamination=contamination, score_name=score_name, epochs=epochs, batch_size=batch_size,
             learning_rate=learning_rate, scale=scale, random_state=random_state,
             verbose=verbose, logdir=logdir,
         )
@@ -655,12 +664,12 @@ class BiGANDetector(GANDetector):
     default_score = "cross_e"
 
     def __init__(
-        self, *, contamination=0.1, score=None, epochs=None, batch_size=None,
+        self, *, contamination=0.1, score_name=None, epochs=None, batch_size=None,
         learning_rate=None, scale=True, random_state=None, verbose=0, logdir=None,
         weight=0.1, degree=1,
     ):
         super().__init__(
-            contamination=contamination, score=score, epochs=epochs, batch_size=batch_size,
+            contamination=contamination, score_name=score_name, epochs=epochs, batch_size=batch_size,
             learning_rate=learning_rate, scale=scale, random_state=random_state,
             verbose=verbose, logdir=logdir,
         )
@@ -675,5 +684,5 @@ class BiGANDetector(GANDetector):
         _check_degree(self.degree)
 
     def _model_options(self):
-        method = "fm" if (self.score or self.default_score) == "fm" else "cross-e"
+        method = "fm" if (self.score_name or self.default_score) == "fm" else "cross-e"
         return {"weight": float(self.weight), "score_degree": int(self.degree), "method": method}

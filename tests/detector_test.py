@@ -9,6 +9,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
+from sklearn.utils import estimator_checks
 from sklearn.preprocessing import StandardScaler
 
 from alad_tf.data import load_dataset
@@ -41,7 +42,7 @@ def arrhythmia(data_dir):
 def test_fit_sets_fitted_attributes(fitted_alad, kdd_sample):
     x_train, _, _ = kdd_sample
     assert fitted_alad.n_features_in_ == 121
-    assert fitted_alad.score_ == "fm"
+    assert fitted_alad.score_name_ == "fm"
     assert fitted_alad.decision_scores_.shape == (20_000,)
     assert fitted_alad.threshold_ == np.percentile(fitted_alad.decision_scores_, 95)
     assert set(np.unique(fitted_alad.labels_)) == {0, 1}
@@ -96,7 +97,7 @@ def test_same_seed_same_scores(arrhythmia):
     options = {"epochs": 3, "batch_size": 32, "random_state": 4, "contamination": 0.15}
     first = BiGANDetector(**options).fit(arrhythmia.x_train)
     second = BiGANDetector(**options).fit(arrhythmia.x_train)
-    assert first.score_ == "cross_e"
+    assert first.score_name_ == "cross_e"
     np.testing.assert_array_equal(first.decision_scores_, second.decision_scores_)
     assert first.threshold_ == second.threshold_
 
@@ -163,16 +164,16 @@ def test_bigan_pickle_round_trip(arrhythmia):
     "x, message",
     [
         (np.zeros(274), r"X must be 2-D, of shape \(n_samples, n_features\); got shape \(274,\)"),
-        (np.zeros(274), r"Reshape a single row with X.reshape\(1, -1\)"),
+        (np.zeros(274), r"Reshape your data with X.reshape\(1, -1\) if it is a single row"),
         (np.zeros((2, 3, 274)), r"X must be 2-D, .* got shape \(2, 3, 274\)\.$"),
         (sparse.csr_matrix((5, 274)), r"X is a sparse matrix \(csr_matrix\).*X.toarray\(\)"),
-        (np.zeros((5, 10)), r"X has 10 features, but the detector was fitted with 274"),
+        (np.zeros((5, 10)), r"X has 10 features, but ALADDetector is expecting 274 features as input"),
         (np.full((5, 274), np.nan), r"X has 1370 missing or infinite values, in columns \[0, 1,"),
         ([["a"] * 274], "X must hold numbers only"),
         (pd.DataFrame(np.zeros((5, 274))).astype("Float64").mask(np.eye(5, 274, dtype=bool)),
          r"X has 5 missing or infinite values, in columns \[0, 1, 2, 3, 4\]"),
         (np.full((5, 274), 1e40), r"X has 1370 values beyond the float32 range"),
-        (np.zeros((5, 274), dtype=complex), "Invalid X: complex numbers"),
+        (np.zeros((5, 274), dtype=complex), "Complex data not supported: X has complex numbers"),
     ],
 )
 def test_scoring_rejects_bad_rows(arrhythmia, x, message):
@@ -185,9 +186,9 @@ def test_scoring_rejects_bad_rows(arrhythmia, x, message):
     "options, message",
     [
         ({"contamination": 0.7}, r"Invalid contamination 0.7: expected a share in \(0, 0.5\]"),
-        ({"score": "l3"}, "Invalid score 'l3'. Expected one of: ch, l1, l2, fm."),
+        ({"score_name": "l3"}, "Invalid score_name 'l3'. Expected one of: ch, l1, l2, fm."),
         ({"epochs": 0}, "Invalid epochs 0: expected a whole number of 1 or more."),
-        ({"batch_size": 500}, "X has 226 rows, fewer than one batch of 500."),
+        ({"batch_size": 500}, "X has 226 samples, fewer than one batch of 500."),
         ({"learning_rate": -1.0}, "Invalid learning_rate -1.0: expected a positive number"),
         ({"contamination": None}, r"Invalid contamination None: expected a share in \(0, 0.5\]"),
         ({"epochs": True}, "Invalid epochs True: expected a whole number of 1 or more."),
@@ -261,8 +262,8 @@ def test_scoring_zero_rows(arrhythmia, scale):
 @pytest.mark.parametrize(
     "x, message",
     [
-        (np.zeros((0, 274)), "X has 0 rows, fewer than one batch of 32."),
-        (np.zeros((226, 0)), r"X has no features: expected at least one column, got shape \(226,"),
+        (np.zeros((0, 274)), "X has 0 samples, fewer than one batch of 32."),
+        (np.zeros((226, 0)), r"X has 0 feature\(s\) \(shape=\(226, 0\)\) while a minimum of 1 is required"),
     ],
 )
 def test_fit_rejects_empty_array(x, message):
@@ -547,3 +548,20 @@ def test_pickle_keeps_fitted_detector(fitted_alad, kdd_sample):
         restored.decision_function(x_test), fitted_alad.decision_function(x_test)
     )
     np.testing.assert_array_equal(restored.predict(x_test), fitted_alad.predict(x_test))
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        estimator_checks.check_complex_data,
+        estimator_checks.check_dtype_object,
+        estimator_checks.check_estimators_empty_data_messages,
+        estimator_checks.check_fit2d_1sample,
+        estimator_checks.check_fit2d_predict1d,
+        estimator_checks.check_n_features_in_after_fitting,
+    ],
+    ids=lambda check: check.__name__,
+)
+def test_passes_sklearn_input_checks(check):
+    # These checks fit on at most a few dozen random rows, so one short epoch suffices.
+    check("ALADDetector", ALADDetector(epochs=1, batch_size=10, random_state=0))
