@@ -383,10 +383,7 @@ def run_experiment(config):
     )
 
     steps_per_epoch = len(splits.x_train) // config.batch_size
-    epochs_trained = fit["epoch_used"] + 1
-    if fit["epochs_run"] == 0:
-        epochs_trained = training.checkpoint_epochs(run_dir / "checkpoints")
-    step = epochs_trained * steps_per_epoch
+    step = (fit["epoch_used"] + 1) * steps_per_epoch
     logging.info("[%s] Testing : mean inference time is %.4f s", run_name, mean_inference_time)
     evaluation.log_metrics(metrics, len(splits.x_test), run_name, step)
 

@@ -10,6 +10,7 @@ import time
 import warnings
 
 import keras
+import numpy as np
 import tensorflow as tf
 from absl import logging
 
@@ -461,6 +462,107 @@ def read_history(checkpoint_dir):
         return json.load(handle)
 
 
+# Files in the checkpoint folder with the early-stopping state and best
+# weights as of the checkpoint's epoch.
+EARLY_STOP_FILE = "early_stopping.json"
+EARLY_STOP_WEIGHTS_FILE = "early_stopping_best_weights.npz"
+
+
+def read_early_stop_state(checkpoint_dir):
+    """Return the state that `ResumableEarlyStopping` saved in `checkpoint_dir`, or `None`."""
+    path = os.path.join(checkpoint_dir, EARLY_STOP_FILE)
+    if not os.path.exists(path):
+        return None
+    with open(path) as handle:
+        return json.load(handle)
+
+
+def _replace_file(path, write):
+    """Write a file with `write(handle)` and move it to `path` in one rename."""
+    partial = path + ".partial"
+    with open(partial, "wb") as handle:
+        write(handle)
+    os.replace(partial, path)
+
+
+class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
+    """`EarlyStopping` whose state is saved with each checkpoint and restored on resume.
+
+    Keras resets the patience counter, the best value and the best weights
+    at the start of every `fit`, so a resumed run would forget the best
+    epoch before the resume and train a stopped run again. This callback
+    writes its state and best weights whenever `backup` has just saved a
+    checkpoint, and reads them back when `fit` starts from that checkpoint.
+    It must come after `backup` in the callback list.
+
+    Args:
+        backup: The run's `CheckpointBackup`.
+        run_name: Name used in log lines.
+        **kwargs: Passed to `keras.callbacks.EarlyStopping`.
+    """
+
+    def __init__(self, backup, run_name, **kwargs):
+        super().__init__(**kwargs)
+        self.backup = backup
+        self.run_name = run_name
+        self._saved_epochs = None
+        self._saved_best_epoch = None
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        self._saved_epochs = self._saved_best_epoch = None
+        epochs = self.backup.saved_epochs
+        if not epochs:
+            return
+        state = read_early_stop_state(self.backup.backup_dir)
+        weights_path = os.path.join(self.backup.backup_dir, EARLY_STOP_WEIGHTS_FILE)
+        if state is None or state["epochs"] != epochs or not os.path.exists(weights_path):
+            logging.warning(
+                "[%s] The checkpoint of %s has no early-stopping state, so patience and the "
+                "best epoch start again from epoch %d.",
+                self.run_name, count_of(epochs, "finished epoch"), epochs,
+            )
+            return
+        self.wait = state["wait"]
+        self.best = state["best"]
+        self.best_epoch = state["best_epoch"]
+        self.stopped_epoch = state["stopped_epoch"]
+        with np.load(weights_path) as saved:
+            self.best_weights = [saved[f"arr_{index}"] for index in range(len(saved.files))]
+        self._saved_epochs = epochs
+        self._saved_best_epoch = self.best_epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
+        self._save_state()
+
+    def on_train_end(self, logs=None):
+        # `backup` saves the last epoch in its own on_train_end, which runs first.
+        self._save_state()
+        super().on_train_end(logs)
+
+    def _save_state(self):
+        epochs = self.backup.saved_epochs
+        if not epochs or epochs == self._saved_epochs or self.best_weights is None:
+            return
+        directory = self.backup.backup_dir
+        if self.best_epoch != self._saved_best_epoch:
+            _replace_file(
+                os.path.join(directory, EARLY_STOP_WEIGHTS_FILE),
+                lambda handle: np.savez(handle, *self.best_weights),
+            )
+            self._saved_best_epoch = self.best_epoch
+        state = {
+            "epochs": epochs, "wait": self.wait, "best": float(self.best),
+            "best_epoch": self.best_epoch, "stopped_epoch": self.stopped_epoch,
+        }
+        _replace_file(
+            os.path.join(directory, EARLY_STOP_FILE),
+            lambda handle: handle.write(json.dumps(state).encode()),
+        )
+        self._saved_epochs = epochs
+
+
 def redraws_lines(stream=None):
     """Return whether `stream` (default: standard output) shows a redrawn progress bar as one line.
 
@@ -537,7 +639,9 @@ def train(
     Returns:
         A dict with `history` (the Keras history dict), `initial_epoch`,
         `epochs_run` and `epoch_used` (the epoch whose weights the model has
-        at the end, 0-based, or -1 if no epoch ran).
+        at the end, 0-based, or -1 if no epoch was ever trained). Resuming a
+        run that early stopping ended trains no epoch and restores its best
+        weights.
 
     Raises:
         TrainingDiverged: A loss or the validation score became NaN or
@@ -569,7 +673,9 @@ def train(
     stopper = None
     if early_stop:
         # Keras restores the best weights at the end of training, stopped early or not.
-        stopper = keras.callbacks.EarlyStopping(
+        stopper = ResumableEarlyStopping(
+            backup,
+            run_name,
             monitor=f"val_{model.validation_tracker.name}",
             mode="min",
             patience=EARLY_STOP_PATIENCE,
@@ -577,6 +683,13 @@ def train(
             verbose=0,
         )
         callbacks.append(stopper)
+        state = read_early_stop_state(checkpoint_dir)
+        if (
+            state is not None and state["stopped_epoch"]
+            and state["epochs"] == checkpoint_epochs(checkpoint_dir)
+        ):
+            # Early stopping ended this run, so a resume only restores its best weights.
+            epochs = state["epochs"]
 
     with warnings.catch_warnings():
         # The datasets are shuffled by make_train_dataset, which Keras cannot see.
@@ -595,7 +708,7 @@ def train(
     # A resumed run starts at the epoch after its checkpoint.
     initial_epoch = history.epoch[0] if history.epoch else epochs
     epochs_run = len(history.epoch)
-    epoch_used = history.epoch[-1] if history.epoch else epochs - 1
+    epoch_used = history.epoch[-1] if history.epoch else checkpoint_epochs(checkpoint_dir) - 1
     if stopper is not None and stopper.best_weights is not None:
         epoch_used = stopper.best_epoch
         stopped = (
@@ -603,8 +716,8 @@ def train(
             else "did not stop training early"
         )
         logging.info(
-            "[%s] Early stopping %s. Scoring with the weights of epoch %d, the best of the "
-            "epochs run (valid %s = %.4f)",
+            "[%s] Early stopping %s. Scoring with the weights of epoch %d (counted from 0), "
+            "the best of the epochs run (valid %s = %.4f)",
             run_name, stopped, epoch_used, model.validation_score, stopper.best,
         )
     return {

@@ -91,7 +91,56 @@ def test_early_stopping_restores_best_epoch(kdd_splits_with_validation, tmp_path
     # 3 epochs are fewer than the patience, so training ran to the end.
     assert (
         f"[test] Early stopping did not stop training early. Scoring with the weights of "
-        f"epoch {result['epoch_used']}, the best of the epochs run"
+        f"epoch {result['epoch_used']} (counted from 0), the best of the epochs run"
+    ) in caplog.text
+
+
+def test_resume_keeps_early_stopping_state(kdd_splits_with_validation, tmp_path, monkeypatch, caplog):
+    caplog.set_level(logging.INFO, logger="absl")
+    monkeypatch.setattr(training, "EARLY_STOP_PATIENCE", 1)
+    splits = kdd_splits_with_validation
+
+    def fit(epochs):
+        keras.utils.set_random_seed(6)
+        model, _ = build_model("alad", "kdd", 121, seed=6)
+        # Without averaging, the validation score is noisy enough to stop early.
+        model.ema_decay = 0.0
+        model.compile(learning_rate=1e-2)
+        result = training.train(
+            model, splits.x_train[:500], epochs=epochs, batch_size=50, seed=6,
+            checkpoint_dir=str(tmp_path / "checkpoints"), tensorboard_dir=str(tmp_path),
+            run_name="test", x_valid=splits.x_valid[:500], early_stop=True, checkpoint_interval=0,
+        )
+        scores, _ = Scorer(model, batch_size=500).score(splits.x_valid[:500])
+        return result, scores["fm"]
+
+    first, first_scores = fit(epochs=30)
+    stopped_epoch = training.read_early_stop_state(tmp_path / "checkpoints")["stopped_epoch"]
+    assert 0 < stopped_epoch < 29
+    assert first["epochs_run"] == stopped_epoch + 1
+
+    caplog.clear()
+    resumed, resumed_scores = fit(epochs=30)
+    assert resumed["epochs_run"] == 0
+    assert resumed["epoch_used"] == first["epoch_used"]
+    np.testing.assert_allclose(resumed_scores, first_scores, rtol=1e-6)
+    assert f"Early stopping stopped after epoch {stopped_epoch}." in caplog.text
+
+
+def test_resume_without_early_stopping_state_warns(kdd_splits_with_validation, tmp_path, caplog):
+    splits = kdd_splits_with_validation
+    for early_stop in (False, True):
+        model, _ = build_model("alad", "kdd", 121, seed=6)
+        model.compile(learning_rate=1e-3)
+        training.train(
+            model, splits.x_train[:500], epochs=1 + early_stop, batch_size=50, seed=6,
+            checkpoint_dir=str(tmp_path / "checkpoints"), tensorboard_dir=str(tmp_path),
+            run_name="test", x_valid=splits.x_valid[:500], early_stop=early_stop,
+            checkpoint_interval=0,
+        )
+    assert (
+        "[test] The checkpoint of 1 finished epoch has no early-stopping state, so patience "
+        "and the best epoch start again from epoch 1."
     ) in caplog.text
 
 
