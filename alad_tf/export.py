@@ -38,11 +38,20 @@ def _check_row_shape(tensor, row_shape, name, order):
         order: Where the expected column order is described, used in the message.
     """
     row_shape = [int(size) for size in row_shape]
-    check = tf.debugging.assert_equal(
-        tf.shape(tensor)[1:], tf.constant(row_shape, tf.int32),
-        message=f"Invalid `{name}` input: expected rows of shape {tuple(row_shape)}, {order}",
+    message = f"Invalid `{name}` input: expected rows of shape {tuple(row_shape)}, {order}"
+    # The shape comparison broadcasts, so an input of lower rank passes it.
+    # A rank check would be removed as always true, because the traced input
+    # has the signature's rank, so the element count is checked instead.
+    size_check = tf.debugging.assert_equal(
+        tf.size(tensor, out_type=tf.int64),
+        tf.shape(tensor, out_type=tf.int64)[0] * int(np.prod(row_shape)),
+        message=message,
     )
-    with tf.control_dependencies([check]):
+    with tf.control_dependencies([size_check]):
+        shape_check = tf.debugging.assert_equal(
+            tf.shape(tensor)[1:], tf.constant(row_shape, tf.int32), message=message
+        )
+    with tf.control_dependencies([shape_check]):
         return tf.identity(tensor)
 
 

@@ -55,6 +55,8 @@ def test_export_rejects_wrong_width(trained_model, tmp_path):
     # A serving signature skips the endpoint's Python-side shape check.
     with pytest.raises(tf.errors.InvalidArgumentError, match=r"Invalid `x` input: expected rows of shape \(121,\)"):
         loaded.signatures["serving_default"](x=tf.zeros((2, 120)))
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"Invalid `x` input: expected rows of shape \(121,\)"):
+        loaded.signatures["serving_default"](x=tf.zeros((121,)))
 
 
 def test_export_never_overwrites(trained_model, tmp_path):
