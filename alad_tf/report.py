@@ -180,26 +180,43 @@ def _dataset_table(groups):
     return markdown_table(header, rows)
 
 
-def _epochs_cell(nb_epochs, records):
-    """Return the epochs cell: `--nb_epochs`, and the scored epochs of early-stopped runs.
+def _repeat_number(record):
+    """Return the repeat number of a run folder: 1 for `rd7`, 2 for `rd7_2`."""
+    _, _, repeat = record.run_dir.name.partition("_")
+    return int(repeat) if repeat.isdigit() else 1
 
-    Early stopping restores the weights of the best validation epoch, so
-    those runs can be scored at an epoch before `--nb_epochs`.
+
+def _epochs_cell(nb_epochs, records):
+    """Return the epochs cell: `--nb_epochs`, and for early-stopped runs the epochs trained and scored.
+
+    Early stopping can end a run before `--nb_epochs` and restores the
+    weights of the best validation epoch, which can come earlier still.
     """
     if nb_epochs is None:
         return "–"
     if not any(record.flags.get("enable_early_stop") for record in records):
         return str(nb_epochs)
 
-    # `epoch_used` counts from 0, so it is one less than the epochs trained.
-    trained = sorted({
-        record.summary["epoch_used"] + 1 for record in records
-        if isinstance(record.summary.get("epoch_used"), int)
-    })
-    if not trained:
-        return str(nb_epochs)
-    scored = str(trained[0]) if len(trained) == 1 else f"{trained[0]}–{trained[-1]}"
-    return f"{nb_epochs} (scored after {scored})"
+    def span(values):
+        values = sorted(set(values))
+        return str(values[0]) if len(values) == 1 else f"{values[0]}–{values[-1]}"
+
+    summaries = [record.summary for record in records]
+    # `epoch_used` counts from 0, so it is one less than the epochs behind the weights.
+    scored = [
+        summary["epoch_used"] + 1 for summary in summaries
+        if isinstance(summary.get("epoch_used"), int)
+    ]
+    trained = [
+        summary["initial_epoch"] + summary["epochs_run"] for summary in summaries
+        if isinstance(summary.get("initial_epoch"), int) and isinstance(summary.get("epochs_run"), int)
+    ]
+    details = []
+    if trained:
+        details.append(f"trained {span(trained)}")
+    if scored:
+        details.append(f"scored after {span(scored)}")
+    return f"{nb_epochs} ({', '.join(details)})" if details else str(nb_epochs)
 
 
 def _group_title(key):
@@ -292,11 +309,17 @@ def build_report(logdir, output_path):
     grouped = {}
     for record in runs:
         grouped.setdefault(record.group_key, []).append(record)
-    # A seed run twice with the same settings counts once: its latest run
-    # (runs are sorted by path, so `rd1_2` comes after `rd1`).
+    # A seed run twice with the same settings counts once: its latest run,
+    # the one with the highest repeat number (`rd1`, `rd1_2`, …, `rd1_10`).
+    superseded = []
     for key, records in grouped.items():
-        latest = {record.flags.get("rd"): record for record in records}
-        grouped[key] = list(latest.values())
+        latest = {}
+        for record in sorted(records, key=_repeat_number):
+            seed = record.flags.get("rd")
+            if seed in latest:
+                superseded.append(latest[seed].run_dir)
+            latest[seed] = record
+        grouped[key] = sorted(latest.values(), key=lambda record: str(record.summary_path))
     # Groups that differ only in the table's folder show the table's whole path.
     keys_by_label = {}
     for key in grouped:
@@ -321,6 +344,13 @@ def build_report(logdir, output_path):
         "runs record their own.",
         "",
     ]
+    if superseded:
+        intro += [
+            f"{count_of(len(superseded), 'earlier run')} of a seed run again with the same "
+            f"settings left out (the latest run of each seed counts): "
+            + ", ".join(f"`{path.relative_to(logdir)}`" for path in sorted(superseded)),
+            "",
+        ]
     if unfinished:
         intro += [
             f"{count_of(len(unfinished), 'run folder')} without summary.json (in progress "

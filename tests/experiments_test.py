@@ -267,7 +267,10 @@ def test_report_separates_settings_and_repeated_seeds(tmp_path):
     logdir = tmp_path / "logs"
     configuration = logdir / "alad" / "kdd" / "fm_w0.1_sn0_dzz0_es0_test_percentile" / "label0"
     flags = {"model": "alad", "dataset": "kdd", "threshold": "test_percentile", "nb_epochs": 10}
-    runs = [("rd1", 1, 1, 0.5), ("rd1_2", 1, 1, 0.6), ("rd2", 2, 1, 0.7), ("rd1_3", 1, 2, 0.9)]
+    runs = [
+        ("rd1", 1, 1, 0.1), ("rd1_10", 1, 1, 0.6), ("rd1_2", 1, 1, 0.5), ("rd2", 2, 1, 0.7),
+        ("rd1_3", 1, 2, 0.9),
+    ]
     for folder, seed, degree, f1 in runs:
         summary = _summary(f1)
         summary["flags"] = {**flags, "rd": seed, "d": degree}
@@ -275,8 +278,13 @@ def test_report_separates_settings_and_repeated_seeds(tmp_path):
 
     text = report.write_report(logdir, tmp_path / "report.md").text
 
-    # rd1 was run twice with d=1: its latest run (rd1_2) counts once.
+    # rd1 was run three times with d=1: its latest run (rd1_10) counts once.
     assert "| alad | `fm_w0.1_sn0_dzz0_es0_test_percentile/label0` | 10 | default | fm | 2 | 0.6500 ± 0.0707 |" in text
+    assert (
+        "2 earlier runs of a seed run again with the same settings left out (the latest run "
+        "of each seed counts): `alad/kdd/fm_w0.1_sn0_dzz0_es0_test_percentile/label0/rd1`, "
+        "`alad/kdd/fm_w0.1_sn0_dzz0_es0_test_percentile/label0/rd1_2`"
+    ) in text
     assert "| alad | `fm_w0.1_sn0_dzz0_es0_test_percentile/label0` (d=2) | 10 | default | fm | 1 | 0.9000 |" in text
 
 
@@ -307,18 +315,20 @@ def test_report_separates_tables_with_one_file_name(tmp_path):
 def test_report_scored_epochs_early_stop(tmp_path):
     logdir = tmp_path / "logs"
     flags = {"model": "alad", "dataset": "kdd", "threshold": "test_percentile", "nb_epochs": 30}
-    for early_stop, epochs_used in ((True, (11, 24)), (False, (29, 29))):
+    # (epochs trained before, epochs run, epoch_used) of two seeds: the second
+    # seed was resumed after 10 epochs.
+    for early_stop, epochs in ((True, ((0, 23, 11), (10, 20, 24))), (False, ((0, 30, 29), (0, 30, 29)))):
         configuration = logdir / "alad" / "kdd" / f"fm_w0.1_sn0_dzz0_es{int(early_stop)}_test_percentile" / "label0"
-        for seed, epoch_used in enumerate(epochs_used, start=1):
+        for seed, (initial_epoch, epochs_run, epoch_used) in enumerate(epochs, start=1):
             summary = _summary(0.5)
             summary["flags"] = {**flags, "rd": seed, "enable_early_stop": early_stop}
-            summary["epoch_used"] = epoch_used
+            summary.update(initial_epoch=initial_epoch, epochs_run=epochs_run, epoch_used=epoch_used)
             _write_summary(configuration / f"rd{seed}", summary)
 
     text = report.write_report(logdir, tmp_path / "report.md").text
 
     # epoch_used counts from 0: the weights after 12 and 25 epochs scored.
-    assert "| alad | `fm_w0.1_sn0_dzz0_es1_test_percentile/label0` | 30 (scored after 12–25) | default |" in text
+    assert "| alad | `fm_w0.1_sn0_dzz0_es1_test_percentile/label0` | 30 (trained 23–30, scored after 12–25) | default |" in text
     assert "| alad | `fm_w0.1_sn0_dzz0_es0_test_percentile/label0` | 30 | default |" in text
 
 
