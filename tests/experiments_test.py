@@ -223,6 +223,11 @@ def test_report_groups_gan_and_baseline_runs(tmp_path):
 
     again = report.write_report(logdir, tmp_path / "out" / "report.md")
     assert again.replaced is True
+    results_csv = tmp_path / "out" / "results.csv"
+    results_csv.write_text("Method,F1 score\nfm,0.5\n")
+    with pytest.raises(ValueError, match=r"Invalid --output .*results\.csv: the file exists and is not a report"):
+        report.write_report(logdir, results_csv)
+    assert results_csv.read_text() == "Method,F1 score\nfm,0.5\n"
 
     # /proc accepts no new folders, even for root.
     with pytest.raises(ValueError, match=r"Failed to write the report to /proc/alad_tf_report/report\.md: "):
