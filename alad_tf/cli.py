@@ -47,7 +47,7 @@ flags.DEFINE_enum(
     "the discriminator term of the score, cross-entropy or feature matching (both "
     "variants are always reported).",
 )
-flags.DEFINE_float("w", 0.1, "BiGAN: weight w of the discriminator term in (1 - w) * reconstruction + w * discriminator term (0 to 1). Unused by ALAD.")
+flags.DEFINE_float("w", 0.1, "BiGAN: weight w of the discriminator term in (1 - w) * reconstruction + w * discriminator term (0 to 1). Not accepted by alad.")
 flags.DEFINE_integer("d", 1, "Norm degree of the feature-matching (fm) score.", lower_bound=1)
 flags.DEFINE_string(
     "rd", "42",
@@ -498,6 +498,9 @@ UNUSED_FLAGS = {
         "learning_rate", "learning_rates", "resume", "export_dir", "output",
     },
     "model": {"baselines", "output"},
+    # Flags of the other model: BiGAN's score weight and ALAD's D_zz.
+    "alad": {"w"},
+    "bigan": {"enable_dzz"},
 }
 # The report reads only these flags.
 REPORT_FLAGS = {"logdir", "output", "verbose"}
@@ -544,7 +547,7 @@ def _command(positional):
         raise app.UsageError(
             f"Unknown mode {mode!r}. Expected one of: {', '.join(MODEL_MODES)}."
         )
-    _reject_unused_flags(f"{model_name} {mode}", UNUSED_FLAGS["model"])
+    _reject_unused_flags(f"{model_name} {mode}", UNUSED_FLAGS["model"] | UNUSED_FLAGS[model_name])
     return lambda: MODEL_MODES[mode](model_name)
 
 

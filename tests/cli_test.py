@@ -151,6 +151,8 @@ HELP_HINT = "Run `python main.py --help` for the flags."
         (["alad", "run", "--bogus", "3"], "Error: Unknown command line flag 'bogus'."),
         (["report", "--rd", "3"], "Error: --rd has no effect on report. Drop it."),
         (["bigan", "sweep", "--baselines", "pca"], "Error: --baselines has no effect on bigan sweep. Drop it."),
+        (["alad", "run", "--w", "0.5"], "Error: --w has no effect on alad run. Drop it."),
+        (["bigan", "run", "--enable_dzz"], "Error: --enable_dzz has no effect on bigan run. Drop it."),
         (
             ["baselines", "run", "--sn", "--nb_epochs", "5"],
             "Error: --nb_epochs and --sn have no effect on baselines run. Drop them.",
