@@ -1,4 +1,5 @@
 import gzip
+import logging
 import shutil
 
 import numpy as np
@@ -135,6 +136,21 @@ def test_missing_file_names_folders_searched(empty_search_path, monkeypatch):
     assert "kddcup.data_10_percent_corrected or kddcup.data_10_percent.gz" in message
     assert str(empty_search_path / "mine") in message
     assert "keras_home" in message
+
+
+def test_search_dirs_names_file_and_missing_env_folder(empty_search_path, monkeypatch, caplog):
+    from alad_tf.data.base import search_dirs
+
+    data_file = empty_search_path / "kdd.gz"
+    data_file.write_bytes(b"")
+    with pytest.raises(DatasetNotFoundError, match=r"Data folder .*kdd\.gz is a file, not a folder\."):
+        search_dirs(str(data_file))
+
+    monkeypatch.setenv("ALAD_TF_DATA_DIR", str(empty_search_path / "typo"))
+    with caplog.at_level(logging.WARNING, logger="absl"):
+        dirs = search_dirs()
+    assert dirs[0] == empty_search_path / "typo"
+    assert f"$ALAD_TF_DATA_DIR is {empty_search_path / 'typo'}, which is not a folder" in caplog.text
 
 
 def test_unknown_dataset():

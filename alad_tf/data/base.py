@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+from absl import logging
 
 DATA_DIR_ENV = "ALAD_TF_DATA_DIR"
 # Set to 1 (or true, yes) to never download, for machines without network access.
@@ -77,14 +78,21 @@ def search_dirs(data_dir=None):
     if data_dir:
         folder = Path(data_dir).expanduser()
         if not folder.is_dir():
+            problem = "is a file, not a folder" if folder.exists() else "not found"
             raise DatasetNotFoundError(
-                f"Data folder {folder} not found. Pass the --data_dir that contains the "
+                f"Data folder {folder} {problem}. Pass the --data_dir that contains the "
                 f"dataset files, or leave it out to search ${DATA_DIR_ENV}, ./data and the "
                 f"Keras cache."
             )
         dirs.append(folder)
     if os.environ.get(DATA_DIR_ENV):
-        dirs.append(Path(os.environ[DATA_DIR_ENV]).expanduser())
+        folder = Path(os.environ[DATA_DIR_ENV]).expanduser()
+        if not folder.is_dir():
+            logging.warning(
+                "$%s is %s, which is not a folder; looking for dataset files in the other "
+                "folders.", DATA_DIR_ENV, folder,
+            )
+        dirs.append(folder)
     dirs.append(Path("data").resolve())
     dirs.append(_keras_home() / "datasets")
     return dirs
