@@ -76,7 +76,7 @@ def mnist_dir(tmp_path_factory, data_dir):
     """A small real `mnist.npz` in Keras's format, built from the MNIST test images."""
     import numpy as np
 
-    from alad_tf.data.mnist import _read_idx
+    from alad_tf.data.mnist import read_idx
 
     images_path = data_dir / "t10k-images-idx3-ubyte.gz"
     if not images_path.is_file():
@@ -84,8 +84,8 @@ def mnist_dir(tmp_path_factory, data_dir):
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(message)
         pytest.skip(message)
-    images = _read_idx(images_path)[:3000]
-    labels = _read_idx(data_dir / "t10k-labels-idx1-ubyte.gz")[:3000]
+    images = read_idx(images_path)[:3000]
+    labels = read_idx(data_dir / "t10k-labels-idx1-ubyte.gz")[:3000]
     folder = tmp_path_factory.mktemp("mnist")
     np.savez(
         folder / "mnist.npz",

@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 
 from alad_tf.data import DatasetNotFoundError, load_dataset
-from alad_tf.data.mnist import _read_idx, read_images, split
+from alad_tf.data.mnist import read_idx, read_images, split
 
 
 def test_reads_idx_files(tmp_path, data_dir):
-    images = _read_idx(data_dir / "t10k-images-idx3-ubyte.gz")
-    labels = _read_idx(data_dir / "t10k-labels-idx1-ubyte.gz")
+    images = read_idx(data_dir / "t10k-images-idx3-ubyte.gz")
+    labels = read_idx(data_dir / "t10k-labels-idx1-ubyte.gz")
     assert images.shape == (10_000, 28, 28)
     assert images.dtype == np.uint8
     assert np.bincount(labels).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
@@ -42,8 +42,8 @@ def test_incomplete_idx_files_named(tmp_path, data_dir, monkeypatch):
 
 
 def test_split_sizes_and_class_meaning(data_dir):
-    images = _read_idx(data_dir / "t10k-images-idx3-ubyte.gz")
-    labels = _read_idx(data_dir / "t10k-labels-idx1-ubyte.gz")
+    images = read_idx(data_dir / "t10k-images-idx3-ubyte.gz")
+    labels = read_idx(data_dir / "t10k-labels-idx1-ubyte.gz")
     splits = split(images, labels, anomalous_digit=0)
     normal = 10_000 - 980
     assert len(splits.x_train) == int(0.8 * normal)
@@ -56,8 +56,8 @@ def test_split_sizes_and_class_meaning(data_dir):
 
 
 def test_no_test_image_was_seen_in_training(data_dir):
-    images = _read_idx(data_dir / "t10k-images-idx3-ubyte.gz")
-    labels = _read_idx(data_dir / "t10k-labels-idx1-ubyte.gz")
+    images = read_idx(data_dir / "t10k-images-idx3-ubyte.gz")
+    labels = read_idx(data_dir / "t10k-labels-idx1-ubyte.gz")
     # Tag each image with its index in a corner pixel so that identical
     # images in the source cannot hide a leak.
     tagged = images.copy()

@@ -33,7 +33,16 @@ LABEL_NOTE = (
 )
 
 
-def _read_idx(path):
+def read_idx(path):
+    """Read a gzipped IDX file of the LeCun MNIST distribution as a uint8 array.
+
+    Args:
+        path: Path of the file, for example `t10k-images-idx3-ubyte.gz`.
+
+    Returns:
+        An array whose shape is given in the file's header: `(n, 28, 28)`
+        for images, `(n,)` for labels.
+    """
     with gzip.open(path, "rb") as source:
         content = source.read()
     dimensions = content[3]
@@ -58,7 +67,7 @@ def read_images(data_dir=None):
             incomplete.append(f"{folder} lacks {', '.join(missing)}")
         if not missing:
             logging.info("Reading MNIST idx files from %s", folder)
-            arrays = {key: _read_idx(folder / name) for key, name in IDX_FILES.items()}
+            arrays = {key: read_idx(folder / name) for key, name in IDX_FILES.items()}
             return (
                 np.concatenate([arrays["x_train"], arrays["x_test"]]),
                 np.concatenate([arrays["y_train"], arrays["y_test"]]),
