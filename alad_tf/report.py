@@ -177,7 +177,7 @@ def _dataset_table(groups):
         for _, row in table.iterrows():
             rows.append([
                 key[3], f"`{key[4]}`" + (f" ({key[8]})" if key[8] else ""), epochs,
-                _format_rate(key[7]), row["score"], row["seeds"],
+                "–" if key[2] else _format_rate(key[7]), row["score"], row["seeds"],
                 *metric_cells(row), format_seconds(row["mean_inference_time_s"]),
             ])
     return markdown_table(header, rows)

@@ -212,7 +212,7 @@ def test_report_groups_gan_and_baseline_runs(tmp_path):
     test_section = text.split("### Test percentile (reference rule)")[1].split("### Train percentile")[0]
     gan_row = "| alad | `fm_w0.1_sn0_dzz0_es0_test_percentile/label0` | 10 | 1e-05 | fm | 2 | 0.6000 ± 0.1414 |"
     assert gan_row in test_section
-    baseline_row = "| baseline iforest | `iforest_test_percentile/label0` | – | default | iforest | 1 | 0.8000 |"
+    baseline_row = "| baseline iforest | `iforest_test_percentile/label0` | – | – | iforest | 1 | 0.8000 |"
     assert baseline_row in test_section
     assert test_section.index(gan_row) < test_section.index(baseline_row)
     assert "### Train percentile (leak-free)" in text
