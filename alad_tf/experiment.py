@@ -436,6 +436,8 @@ def run_experiment(config):
         "primary_score": primary,
         "epochs_run": fit["epochs_run"],
         "initial_epoch": fit["initial_epoch"],
+        # Epochs trained in all, also before a resume.
+        "epochs_trained": fit["initial_epoch"] + fit["epochs_run"],
         "epoch_used": fit["epoch_used"],
         "step": step,
         "training_seconds": training_seconds,

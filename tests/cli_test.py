@@ -77,6 +77,7 @@ def test_new_run_never_overwrites_and_resume_continues(cli_run, data_dir, tmp_pa
     assert summary["resumed"] is True
     assert summary["initial_epoch"] == 2
     assert summary["epochs_run"] == 1
+    assert summary["epochs_trained"] == 3
     assert len(summary["history"]["loss_generator"]) == 3
     assert summary["history"]["loss_generator"][:2] == earlier["history"]["loss_generator"]
     assert "loss_dis_zz" not in summary["history"]
