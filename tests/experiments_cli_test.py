@@ -150,7 +150,7 @@ def test_report_tables_and_images(experiment_logs):
     gan_row = f"| alad | `{CONFIGURATION}/label0` | 1 | 1e-05 | fm | 2 | "
     assert gan_row in section
     assert f"| alad | `{CONFIGURATION}_lr0.0001/label0` | 1 | 0.0001 | fm | 1 | " in section
-    baseline_row = "| baseline iforest | `iforest_test_percentile/label0` | – | default | iforest | 1 | 0.5500 |"
+    baseline_row = "| baseline iforest | `iforest_test_percentile/label0` | – | – | iforest | 1 | 0.5500 |"
     assert baseline_row in section
     assert "without summary.json (in progress or failed) left out" in text
     assert "_lr1e+06/label0/rd1`" in text
