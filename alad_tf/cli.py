@@ -32,7 +32,8 @@ flags.DEFINE_integer(
     "nb_epochs", None,
     "Number of training epochs (full passes over the training rows). Default: the "
     "model's default for the dataset (kdd: 10; csv: about 40,000 training steps, "
-    "10 to 1,000 epochs). 0 scores the untrained or resumed model.",
+    "10 to 1,000 epochs). 0 scores the untrained model. With --resume, the run's "
+    "--nb_epochs scores it again and a larger value trains on.",
     lower_bound=0,
 )
 flags.DEFINE_integer(

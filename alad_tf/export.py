@@ -108,6 +108,14 @@ class _TableEncoder:
             categorical = _check_row_shape(
                 categorical, self.input_signature[-1].shape[1:], "categorical", TABLE_COLUMN_ORDER
             )
+        if numeric is not None and categorical is not None:
+            same_rows = tf.debugging.assert_equal(
+                tf.shape(numeric)[0], tf.shape(categorical)[0],
+                message="Invalid `numeric` and `categorical` inputs: expected the same number "
+                "of rows",
+            )
+            with tf.control_dependencies([same_rows]):
+                numeric = tf.identity(numeric)
         if numeric is not None:
             if self.fillna:
                 numeric = tf.where(tf.math.is_finite(numeric), numeric, self.medians)

@@ -138,3 +138,5 @@ def test_table_signature_rejects_wrong_widths(tmp_path):
     # Without the check, the extra column would be ignored.
     with pytest.raises(tf.errors.InvalidArgumentError, match=r"Invalid `categorical` input: expected rows of shape \(1,\)"):
         signature(numeric=numeric, categorical=tf.concat([categorical, categorical], axis=1))
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"Invalid `numeric` and `categorical` inputs: expected the same number of rows"):
+        signature(numeric=numeric, categorical=categorical[:1])
