@@ -412,7 +412,7 @@ def _print_run(summary):
             continue
         print(
             f"{method:>{width}}: precision {values['precision']:.4f}  recall {values['recall']:.4f}  "
-            f"F1 {values['f1']:.4f}  AUROC {values['auroc']:.4f}"
+            f"F1 {values['f1']:.4f}  AUROC {values['auroc']:.4f}  AUPRC {values['auprc']:.4f}"
         )
     if (Path(summary["run_dir"]) / "scores.csv").is_file():
         print(f"Row scores: {summary['run_dir']}/scores.csv")

@@ -253,9 +253,9 @@ def log_metrics(metrics, n_rows, run_name, step=None):
         lead = method if step is None else f"Testing at step {step}, method {method}"
         if "f1" in values:
             logging.info(
-                "[%s] %s: Prec = %.4f | Rec = %.4f | F1 = %.4f | AUROC = %.4f",
+                "[%s] %s: Prec = %.4f | Rec = %.4f | F1 = %.4f | AUROC = %.4f | AUPRC = %.4f",
                 run_name, lead, values["precision"], values["recall"], values["f1"],
-                values["auroc"],
+                values["auroc"], values["auprc"],
             )
         else:
             logging.info(

@@ -77,7 +77,7 @@ def test_log_metrics_lines_and_tie_warning(caplog):
     messages = [record.getMessage() for record in caplog.records]
     assert messages[0] == (
         "[run-a] Testing at step 120, method fm: Prec = 1.0000 | Rec = 1.0000 | F1 = 1.0000 | "
-        "AUROC = 1.0000"
+        "AUROC = 1.0000 | AUPRC = 1.0000"
     )
     assert messages[1] == "[run-b] l2: threshold = 2.0000 | flagged = 3 of 4 rows"
     assert messages[2].startswith("[run-b] l2: 2 of 4 rows score exactly the threshold 2")
