@@ -38,19 +38,21 @@ def _check_row_shape(tensor, row_shape, name, order):
         order: Where the expected column order is described, used in the message.
     """
     row_shape = [int(size) for size in row_shape]
-    message = f"Invalid `{name}` input: expected rows of shape {tuple(row_shape)}, {order}"
+    shape = tf.shape(tensor, out_type=tf.int64)
+    # TensorFlow prints the data after the message: the input's actual shape.
+    data = [
+        f"Invalid `{name}` input: expected rows of shape {tuple(row_shape)}, {order}. "
+        f"Got an input of shape:",
+        shape,
+    ]
     # The shape comparison broadcasts, so an input of lower rank passes it.
     # A rank check would be removed as always true, because the traced input
     # has the signature's rank, so the element count is checked instead.
-    size_check = tf.debugging.assert_equal(
-        tf.size(tensor, out_type=tf.int64),
-        tf.shape(tensor, out_type=tf.int64)[0] * int(np.prod(row_shape)),
-        message=message,
-    )
+    same_size = tf.equal(tf.size(tensor, out_type=tf.int64), shape[0] * int(np.prod(row_shape)))
+    size_check = tf.debugging.Assert(same_size, data)
     with tf.control_dependencies([size_check]):
-        shape_check = tf.debugging.assert_equal(
-            tf.shape(tensor)[1:], tf.constant(row_shape, tf.int32), message=message
-        )
+        same_shape = tf.reduce_all(tf.equal(shape[1:], tf.constant(row_shape, tf.int64)))
+        shape_check = tf.debugging.Assert(same_shape, data)
     with tf.control_dependencies([shape_check]):
         return tf.identity(tensor)
 
@@ -109,10 +111,12 @@ class _TableEncoder:
                 categorical, self.input_signature[-1].shape[1:], "categorical", TABLE_COLUMN_ORDER
             )
         if numeric is not None and categorical is not None:
-            same_rows = tf.debugging.assert_equal(
-                tf.shape(numeric)[0], tf.shape(categorical)[0],
-                message="Invalid `numeric` and `categorical` inputs: expected the same number "
-                "of rows",
+            same_rows = tf.debugging.Assert(
+                tf.equal(tf.shape(numeric)[0], tf.shape(categorical)[0]),
+                [
+                    "Invalid `numeric` and `categorical` inputs: expected the same number of "
+                    "rows. Got rows:", tf.shape(numeric)[0], tf.shape(categorical)[0],
+                ],
             )
             with tf.control_dependencies([same_rows]):
                 numeric = tf.identity(numeric)

@@ -53,7 +53,7 @@ def test_export_rejects_wrong_width(trained_model, tmp_path):
     with pytest.raises((ValueError, TypeError)):
         loaded.serve(tf.zeros((2, 120)))
     # A serving signature skips the endpoint's Python-side shape check.
-    with pytest.raises(tf.errors.InvalidArgumentError, match=r"Invalid `x` input: expected rows of shape \(121,\)"):
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"Invalid `x` input: expected rows of shape \(121,\).* Got an input of shape:\] \[2 120\]"):
         loaded.signatures["serving_default"](x=tf.zeros((2, 120)))
     with pytest.raises(tf.errors.InvalidArgumentError, match=r"Invalid `x` input: expected rows of shape \(121,\)"):
         loaded.signatures["serving_default"](x=tf.zeros((121,)))
