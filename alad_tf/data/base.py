@@ -87,12 +87,13 @@ def search_dirs(data_dir=None):
         dirs.append(folder)
     if os.environ.get(DATA_DIR_ENV):
         folder = Path(os.environ[DATA_DIR_ENV]).expanduser()
-        if not folder.is_dir():
+        if folder.is_dir():
+            dirs.append(folder)
+        else:
             logging.warning(
                 "$%s is %s, which is not a folder; looking for dataset files in the other "
                 "folders.", DATA_DIR_ENV, folder,
             )
-        dirs.append(folder)
     dirs.append(Path("data").resolve())
     dirs.append(_keras_home() / "datasets")
     return dirs
