@@ -20,6 +20,7 @@ from alad_tf import evaluation, export, plots, results, training
 from alad_tf.data import DEFAULT_SCALE, LOADERS, load_dataset
 from alad_tf.models import MODELS, build_model
 from alad_tf.networks import get_architecture
+from alad_tf.tables import SETTINGS_OUTSIDE_FOLDER_NAME
 
 # Default number of epochs per (model, dataset), sized so that the plain
 # command finishes in under 10 minutes on a 2-core CPU.
@@ -325,8 +326,9 @@ def run_experiment(config):
     config, splits, model, hyperparameters = prepare_experiment(config)
     primary = model.primary_score(config.m)
 
+    settings = {name: getattr(config, name) for name in SETTINGS_OUTSIDE_FOLDER_NAME}
     run_dir, resumed = results.resolve_run_dir(
-        config.logdir, results.run_folder_name(config), config.resume, config.data_path
+        config.logdir, results.run_folder_name(config), config.resume, settings
     )
     if resumed:
         _check_resume_flags(run_dir, config)

@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 from alad_tf.tables import (
+    SETTINGS_OUTSIDE_FOLDER_NAME,
     METRIC_TITLES,
     SUMMARY_METRICS,
     THRESHOLD_TITLES,
@@ -25,14 +26,8 @@ from alad_tf.tables import (
 )
 
 # Plot files of a run, by `alad_tf.plots.RUN_PLOTS` name, with their column titles.
-# Run flags that change results without appearing in the run folder's name.
 # First line of every report; `write_report` replaces only files that start with it.
 REPORT_TITLE = "# Results report"
-
-SETTINGS_OUTSIDE_FOLDER_NAME = (
-    "d", "threshold_percentile", "data_path", "label_column", "anomaly_values",
-    "categorical_columns", "contamination", "fillna", "no_header", "drop_columns",
-)
 
 PLOT_TITLES = {
     "losses": "losses",

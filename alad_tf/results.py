@@ -80,7 +80,7 @@ def same_path(first, second):
     return Path(first).expanduser().resolve() == Path(second).expanduser().resolve()
 
 
-def resolve_run_dir(logdir, name, resume, data_path=None):
+def resolve_run_dir(logdir, name, resume, settings=None):
     """Pick the folder of a run without touching earlier runs.
 
     A new run takes `name`, or `name_2`, `name_3`, … when earlier runs exist.
@@ -91,10 +91,11 @@ def resolve_run_dir(logdir, name, resume, data_path=None):
         logdir: Top log folder.
         name: Relative folder of the run, from `run_folder_name`.
         resume: Whether to continue the latest run with a checkpoint.
-        data_path: The table of a csv run. Tables in other folders can have
-            the same file name, and so the same run folders, so `resume`
-            then skips the runs whose `config.json` names another file.
-            Defaults to `None`.
+        settings: Dict of the run's flags that are not in the folder name
+            (`tables.SETTINGS_OUTSIDE_FOLDER_NAME`), such as `d` or a table's
+            `data_path`. Runs with other values share the run folders, so
+            `resume` skips the runs whose `config.json` records another
+            value. Defaults to `None`, which skips none.
 
     Returns:
         A tuple `(path, resumed)`.
@@ -108,7 +109,7 @@ def resolve_run_dir(logdir, name, resume, data_path=None):
         with_checkpoint = [
             path for path in earlier
             if (path / "checkpoints" / "latest.weights.h5").exists()
-            and (data_path is None or same_path(_saved_data_path(path), data_path))
+            and _same_settings(path, settings or {})
         ]
         if with_checkpoint:
             return with_checkpoint[-1], True
@@ -116,12 +117,25 @@ def resolve_run_dir(logdir, name, resume, data_path=None):
     return free, False
 
 
-def _saved_data_path(run_dir):
-    """Return the `data_path` in a run folder's config.json, or None."""
-    saved = Path(run_dir) / "config.json"
-    if not saved.exists():
-        return None
-    return json.loads(saved.read_text()).get("data_path")
+def _same_settings(run_dir, settings):
+    """Return whether a run folder's config.json records the values of `settings`.
+
+    A setting that the file lacks, as in runs of older versions, matches.
+    """
+    saved_path = Path(run_dir) / "config.json"
+    if not saved_path.exists():
+        return True
+    saved = json.loads(saved_path.read_text())
+    for name, value in settings.items():
+        if name not in saved:
+            continue
+        if name == "data_path":
+            if not same_path(saved[name], value):
+                return False
+        # A JSON round trip turns tuples into lists, as in the saved file.
+        elif saved[name] != json.loads(json.dumps(value)):
+            return False
+    return True
 
 
 def free_path(path):

@@ -10,6 +10,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+# Run flags that change results without appearing in the run folder's name.
+SETTINGS_OUTSIDE_FOLDER_NAME = (
+    "d", "threshold_percentile", "data_path", "label_column", "anomaly_values",
+    "categorical_columns", "contamination", "fillna", "no_header", "drop_columns",
+)
+
 # Metrics averaged over runs, in table order, with their column titles.
 SUMMARY_METRICS = ("precision", "recall", "f1", "auroc", "auprc")
 METRIC_TITLES = {

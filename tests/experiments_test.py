@@ -92,12 +92,28 @@ def test_resume_skips_runs_of_another_table(tmp_path, monkeypatch):
         (run_dir / "config.json").write_text(json.dumps(config))
 
     # The same file under another spelling, relative to the working folder.
-    run_dir, resumed = results.resolve_run_dir(tmp_path / "logs", "rd3", True, "./a/../a/flows.csv")
+    settings = {"data_path": "./a/../a/flows.csv", "d": 1}
+    run_dir, resumed = results.resolve_run_dir(tmp_path / "logs", "rd3", True, settings)
     assert resumed
     assert run_dir == tmp_path / "logs" / "rd3"
-    run_dir, resumed = results.resolve_run_dir(tmp_path / "logs", "rd3", True, "c/flows.csv")
+    run_dir, resumed = results.resolve_run_dir(tmp_path / "logs", "rd3", True, {"data_path": "c/flows.csv"})
     assert not resumed
     assert run_dir == tmp_path / "logs" / "rd3_3"
+
+
+def test_resume_skips_runs_of_another_degree(tmp_path):
+    # --d is not in the folder name, so runs with d=1 and d=2 share it.
+    for folder, degree in [("rd5", 1), ("rd5_2", 2)]:
+        run_dir = tmp_path / "logs" / folder
+        (run_dir / "checkpoints").mkdir(parents=True)
+        (run_dir / "checkpoints" / "latest.weights.h5").write_bytes(b"")
+        (run_dir / "config.json").write_text(json.dumps({"d": degree, "drop_columns": ["id"]}))
+
+    for degree, expected in [(1, "rd5"), (2, "rd5_2")]:
+        settings = {"d": degree, "drop_columns": ("id",)}
+        run_dir, resumed = results.resolve_run_dir(tmp_path / "logs", "rd5", True, settings)
+        assert resumed
+        assert run_dir == tmp_path / "logs" / expected
 
 
 def _summary(f1, run_dir="/runs/rd1"):
