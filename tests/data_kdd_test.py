@@ -138,7 +138,7 @@ def test_missing_file_names_folders_searched(empty_search_path, monkeypatch):
     assert "keras_home" in message
 
 
-def test_search_dirs_names_file_and_missing_env_folder(empty_search_path, monkeypatch, caplog):
+def test_search_dirs_bad_folders(empty_search_path, monkeypatch, caplog):
     from alad_tf.data.base import search_dirs
 
     data_file = empty_search_path / "kdd.gz"
