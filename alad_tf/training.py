@@ -230,12 +230,15 @@ class CheckpointBackup(keras.callbacks.BackupAndRestore):
         interval: Minimum seconds between two saves. 0 saves after every
             epoch. Defaults to `CHECKPOINT_INTERVAL`.
         run_name: Name used in log lines. Defaults to `"run"`.
+        state: A `ResumableEarlyStopping` whose state is saved with each
+            checkpoint and restored with it. Defaults to `None`.
     """
 
-    def __init__(self, backup_dir, interval=CHECKPOINT_INTERVAL, run_name="run"):
+    def __init__(self, backup_dir, interval=CHECKPOINT_INTERVAL, run_name="run", state=None):
         super().__init__(backup_dir, double_checkpoint=True, delete_checkpoint=False)
         self.interval = interval
         self.run_name = run_name
+        self.state = state
         self._last_save = None
         self._unsaved = False
         # Finished epochs in the checkpoint on disk, None before the first one.
@@ -247,6 +250,8 @@ class CheckpointBackup(keras.callbacks.BackupAndRestore):
         self._unsaved = False
         # A checkpoint always contains at least one finished epoch.
         self.saved_epochs = checkpoint_epochs(self.backup_dir) or None
+        if self.saved_epochs is not None and self.state is not None:
+            self.state.restore_state(self.backup_dir, self.saved_epochs)
         if self.saved_epochs is not None:
             finished = count_of(self.saved_epochs, "finished epoch")
             if self.saved_epochs >= self.params.get("epochs", 0):
@@ -281,10 +286,17 @@ class CheckpointBackup(keras.callbacks.BackupAndRestore):
         self._save_now()
 
     def _save_now(self):
+        # The state first: an interrupt before the weights leaves the state of
+        # the previous checkpoint, which is kept until the next save.
+        if self.state is not None:
+            self.state.save_state(self.backup_dir, self._current_epoch)
         super()._save_model()
         self._last_save = time.monotonic()
         self._unsaved = False
-        self.saved_epochs = self._current_epoch
+        previous, self.saved_epochs = self.saved_epochs, self._current_epoch
+        if self.state is not None:
+            # Keras keeps the previous checkpoint as a fallback, so its state stays too.
+            self.state.prune_states(self.backup_dir, {previous, self.saved_epochs})
 
     def on_train_end(self, logs=None):
         if self._unsaved:
@@ -462,16 +474,24 @@ def read_history(checkpoint_dir):
         return json.load(handle)
 
 
-# Files in the checkpoint folder with the early-stopping state and best
-# weights as of the checkpoint's epoch.
-EARLY_STOP_FILE = "early_stopping.json"
-EARLY_STOP_WEIGHTS_FILE = "early_stopping_best_weights.npz"
+# Folder in the checkpoint folder with the early-stopping state of each of
+# the last two checkpoints (`epochs_<N>.json`) and the best weights that
+# they name.
+EARLY_STOP_DIR = "early_stopping"
 
 
-def read_early_stop_state(checkpoint_dir):
-    """Return the state that `ResumableEarlyStopping` saved in `checkpoint_dir`, or `None`."""
-    path = os.path.join(checkpoint_dir, EARLY_STOP_FILE)
-    if not os.path.exists(path):
+def read_early_stop_state(checkpoint_dir, epochs=None):
+    """Return the early-stopping state saved with a checkpoint, or `None`.
+
+    Args:
+        checkpoint_dir: The run's checkpoint folder.
+        epochs: Finished epochs of the checkpoint. Defaults to `None`, the
+            checkpoint now in `checkpoint_dir`.
+    """
+    if epochs is None:
+        epochs = checkpoint_epochs(checkpoint_dir)
+    path = os.path.join(checkpoint_dir, EARLY_STOP_DIR, f"epochs_{epochs}.json")
+    if not epochs or not os.path.exists(path):
         return None
     with open(path) as handle:
         return json.load(handle)
@@ -486,37 +506,96 @@ def _replace_file(path, write):
 
 
 class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
-    """`EarlyStopping` whose state is saved with each checkpoint and restored on resume.
+    """`EarlyStopping` whose state the run's `CheckpointBackup` saves and restores.
 
     Keras resets the patience counter, the best value and the best weights
     at the start of every `fit`, so a resumed run would forget the best
-    epoch before the resume and train a stopped run again. This callback
-    writes its state and best weights whenever `backup` has just saved a
-    checkpoint, and reads them back when `fit` starts from that checkpoint.
-    It must come after `backup` in the callback list.
+    epoch before the resume and train a stopped run again. The backup given
+    this callback as `state` calls `save_state` just before it writes each
+    checkpoint, and `restore_state` when `fit` starts from a checkpoint, so
+    the state always belongs to the checkpoint's epoch.
+
+    It must come before the backup in the callback list, so that the state
+    of an epoch is complete when the backup saves it. For the same reason,
+    it does not restore the best weights at the end of `fit`, which would
+    put them in the last checkpoint: call `restore_best` after `fit`.
 
     Args:
-        backup: The run's `CheckpointBackup`.
         run_name: Name used in log lines.
-        **kwargs: Passed to `keras.callbacks.EarlyStopping`.
+        **kwargs: Passed to `keras.callbacks.EarlyStopping`, with
+            `restore_best_weights=True`.
     """
 
-    def __init__(self, backup, run_name, **kwargs):
-        super().__init__(**kwargs)
-        self.backup = backup
+    def __init__(self, run_name, **kwargs):
+        super().__init__(restore_best_weights=True, **kwargs)
         self.run_name = run_name
-        self._saved_epochs = None
-        self._saved_best_epoch = None
+        self._weights_name = None
 
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
-        self._saved_epochs = self._saved_best_epoch = None
-        epochs = self.backup.saved_epochs
-        if not epochs:
+        self._weights_name = None
+
+    def on_train_end(self, logs=None):
+        # `restore_best` restores the best weights after `fit` instead.
+        pass
+
+    def restore_best(self):
+        """Set the model's weights to the best epoch's, if an epoch was scored."""
+        if self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+
+    def save_state(self, checkpoint_dir, epochs):
+        """Write the state as of `epochs` finished epochs, and the best weights if they changed."""
+        if self.best_weights is None:
             return
-        state = read_early_stop_state(self.backup.backup_dir)
-        weights_path = os.path.join(self.backup.backup_dir, EARLY_STOP_WEIGHTS_FILE)
-        if state is None or state["epochs"] != epochs or not os.path.exists(weights_path):
+        folder = os.path.join(checkpoint_dir, EARLY_STOP_DIR)
+        os.makedirs(folder, exist_ok=True)
+        if self._weights_name is None or not self._weights_name.startswith(
+            f"best_epoch_{self.best_epoch}_"
+        ):
+            # Named by the save too, so that a run resumed from an older
+            # checkpoint never overwrites weights that a kept state names.
+            self._weights_name = f"best_epoch_{self.best_epoch}_saved_{epochs}.npz"
+            _replace_file(
+                os.path.join(folder, self._weights_name),
+                lambda handle: np.savez(handle, *self.best_weights),
+            )
+        state = {
+            "epochs": epochs, "wait": self.wait, "best": float(self.best),
+            "best_epoch": self.best_epoch, "stopped_epoch": self.stopped_epoch,
+            "weights": self._weights_name,
+        }
+        _replace_file(
+            os.path.join(folder, f"epochs_{epochs}.json"),
+            lambda handle: handle.write(json.dumps(state).encode()),
+        )
+
+    def prune_states(self, checkpoint_dir, kept_epochs):
+        """Remove the states of checkpoints other than `kept_epochs`, and weights no kept state names."""
+        folder = os.path.join(checkpoint_dir, EARLY_STOP_DIR)
+        if not os.path.isdir(folder):
+            return
+        kept = {f"epochs_{epochs}.json" for epochs in kept_epochs if epochs}
+        names = set()
+        for name in os.listdir(folder):
+            if name.startswith("epochs_") and name not in kept:
+                os.remove(os.path.join(folder, name))
+        for name in kept:
+            path = os.path.join(folder, name)
+            if os.path.exists(path):
+                with open(path) as handle:
+                    names.add(json.load(handle)["weights"])
+        for name in os.listdir(folder):
+            if name.endswith(".npz") and name not in names:
+                os.remove(os.path.join(folder, name))
+
+    def restore_state(self, checkpoint_dir, epochs):
+        """Restore the state saved with the checkpoint of `epochs` finished epochs."""
+        state = read_early_stop_state(checkpoint_dir, epochs)
+        weights_path = None if state is None else os.path.join(
+            checkpoint_dir, EARLY_STOP_DIR, state["weights"]
+        )
+        if weights_path is None or not os.path.exists(weights_path):
             logging.warning(
                 "[%s] The checkpoint of %s has no early-stopping state, so patience and the "
                 "best epoch start again from epoch %d.",
@@ -529,38 +608,7 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
         self.stopped_epoch = state["stopped_epoch"]
         with np.load(weights_path) as saved:
             self.best_weights = [saved[f"arr_{index}"] for index in range(len(saved.files))]
-        self._saved_epochs = epochs
-        self._saved_best_epoch = self.best_epoch
-
-    def on_epoch_end(self, epoch, logs=None):
-        super().on_epoch_end(epoch, logs)
-        self._save_state()
-
-    def on_train_end(self, logs=None):
-        # `backup` saves the last epoch in its own on_train_end, which runs first.
-        self._save_state()
-        super().on_train_end(logs)
-
-    def _save_state(self):
-        epochs = self.backup.saved_epochs
-        if not epochs or epochs == self._saved_epochs or self.best_weights is None:
-            return
-        directory = self.backup.backup_dir
-        if self.best_epoch != self._saved_best_epoch:
-            _replace_file(
-                os.path.join(directory, EARLY_STOP_WEIGHTS_FILE),
-                lambda handle: np.savez(handle, *self.best_weights),
-            )
-            self._saved_best_epoch = self.best_epoch
-        state = {
-            "epochs": epochs, "wait": self.wait, "best": float(self.best),
-            "best_epoch": self.best_epoch, "stopped_epoch": self.stopped_epoch,
-        }
-        _replace_file(
-            os.path.join(directory, EARLY_STOP_FILE),
-            lambda handle: handle.write(json.dumps(state).encode()),
-        )
-        self._saved_epochs = epochs
+        self._weights_name = state["weights"]
 
 
 def redraws_lines(stream=None):
@@ -651,13 +699,31 @@ def train(
         raise ValueError("Early stopping needs validation rows (x_valid).")
 
     validation_data = None if x_valid is None else make_eval_dataset(x_valid, batch_size)
-    backup = CheckpointBackup(checkpoint_dir, interval=checkpoint_interval, run_name=run_name)
+    stopper = None
+    if early_stop:
+        # The best weights are restored after training, stopped early or not.
+        stopper = ResumableEarlyStopping(
+            run_name,
+            monitor=f"val_{model.validation_tracker.name}",
+            mode="min",
+            patience=EARLY_STOP_PATIENCE,
+            verbose=0,
+        )
+        state = read_early_stop_state(checkpoint_dir)
+        if state is not None and state["stopped_epoch"]:
+            # Early stopping ended this run, so a resume only restores its best weights.
+            epochs = state["epochs"]
+    backup = CheckpointBackup(
+        checkpoint_dir, interval=checkpoint_interval, run_name=run_name, state=stopper
+    )
     steps_per_epoch = len(x_train) // batch_size
     callbacks = [
         # First, so that a diverged epoch is never saved or logged as finished.
         StopOnNonFinite(),
         # Before the checkpoint, so that the file contains every epoch of the checkpoint.
         HistoryBackup(checkpoint_dir),
+        # Before the checkpoint, which saves the early-stopping state of the epoch.
+        *([stopper] if stopper is not None else []),
         backup,
         EpochLogger(run_name, log_fields(model)),
         # After the checkpoint, which it reads to continue the steps.
@@ -670,26 +736,6 @@ def train(
     if progress and epochs > 0 and redraws_lines():
         # The bar shows the three player losses; the log lines have every term.
         callbacks.append(TrainingProgress(epochs, steps_per_epoch, log_fields(model)[:3]))
-    stopper = None
-    if early_stop:
-        # Keras restores the best weights at the end of training, stopped early or not.
-        stopper = ResumableEarlyStopping(
-            backup,
-            run_name,
-            monitor=f"val_{model.validation_tracker.name}",
-            mode="min",
-            patience=EARLY_STOP_PATIENCE,
-            restore_best_weights=True,
-            verbose=0,
-        )
-        callbacks.append(stopper)
-        state = read_early_stop_state(checkpoint_dir)
-        if (
-            state is not None and state["stopped_epoch"]
-            and state["epochs"] == checkpoint_epochs(checkpoint_dir)
-        ):
-            # Early stopping ended this run, so a resume only restores its best weights.
-            epochs = state["epochs"]
 
     with warnings.catch_warnings():
         # The datasets are shuffled by make_train_dataset, which Keras cannot see.
@@ -705,6 +751,8 @@ def train(
         except KeyboardInterrupt:
             logging.warning("[%s] Training interrupted. %s", run_name, backup.resume_point())
             raise
+    if stopper is not None:
+        stopper.restore_best()
     # A resumed run starts at the epoch after its checkpoint.
     initial_epoch = history.epoch[0] if history.epoch else epochs
     epochs_run = len(history.epoch)

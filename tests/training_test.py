@@ -118,6 +118,12 @@ def test_resume_keeps_early_stopping_state(kdd_splits_with_validation, tmp_path,
     stopped_epoch = training.read_early_stop_state(tmp_path / "checkpoints")["stopped_epoch"]
     assert 0 < stopped_epoch < 29
     assert first["epochs_run"] == stopped_epoch + 1
+    # The states of the last checkpoint and of the one before it, with the weights they name.
+    saved = sorted(path.name for path in (tmp_path / "checkpoints" / training.EARLY_STOP_DIR).iterdir())
+    assert [name for name in saved if name.startswith("epochs_")] == [
+        f"epochs_{stopped_epoch}.json", f"epochs_{stopped_epoch + 1}.json"
+    ]
+    assert 1 <= len([name for name in saved if name.endswith(".npz")]) <= 2
 
     caplog.clear()
     resumed, resumed_scores = fit(epochs=30)
@@ -125,6 +131,34 @@ def test_resume_keeps_early_stopping_state(kdd_splits_with_validation, tmp_path,
     assert resumed["epoch_used"] == first["epoch_used"]
     np.testing.assert_allclose(resumed_scores, first_scores, rtol=1e-6)
     assert f"Early stopping stopped after epoch {stopped_epoch}." in caplog.text
+
+
+def test_early_stopping_state_survives_fallback(kdd_splits_with_validation, tmp_path, caplog):
+    splits = kdd_splits_with_validation
+
+    def fit(epochs):
+        model, _ = build_model("alad", "kdd", 121, seed=6)
+        model.compile(learning_rate=1e-3)
+        return training.train(
+            model, splits.x_train[:500], epochs=epochs, batch_size=50, seed=6,
+            checkpoint_dir=str(tmp_path / "checkpoints"), tensorboard_dir=str(tmp_path),
+            run_name="test", x_valid=splits.x_valid[:500], early_stop=True, checkpoint_interval=0,
+        )
+
+    fit(epochs=3)
+    before = training.read_early_stop_state(tmp_path / "checkpoints", epochs=2)
+    # A save cut short by Ctrl-C leaves a truncated weights file, so the
+    # resume falls back to the checkpoint of 2 epochs and to its state.
+    weights = tmp_path / "checkpoints" / "latest.weights.h5"
+    weights.write_bytes(weights.read_bytes()[:5000])
+
+    caplog.clear()
+    result = fit(epochs=4)
+    assert result["initial_epoch"] == 2
+    assert "has no early-stopping state" not in caplog.text
+    # The restored best value can only improve.
+    after = training.read_early_stop_state(tmp_path / "checkpoints", epochs=4)
+    assert after["best"] <= before["best"]
 
 
 def test_resume_without_early_stopping_state_warns(kdd_splits_with_validation, tmp_path, caplog):
