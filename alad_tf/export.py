@@ -35,23 +35,28 @@ def _check_row_shape(tensor, row_shape, name, order):
         tensor: Input of shape `(n, *row_shape)`.
         row_shape: Expected shape of one row.
         name: Input name, used in the message.
-        order: Where the expected column order is described, used in the message.
+        order: Where the expected column order is described, used in the
+            message, or `None` when the rows have no named columns.
     """
     row_shape = [int(size) for size in row_shape]
     shape = tf.shape(tensor, out_type=tf.int64)
     # TensorFlow prints the data after the message: the input's actual shape.
     data = [
-        f"Invalid `{name}` input: expected rows of shape {tuple(row_shape)}, {order}. "
-        f"Got an input of shape:",
+        f"Invalid `{name}` input: expected rows of shape {tuple(row_shape)}"
+        f"{', ' + order if order else ''}. Got an input of shape:",
         shape,
     ]
-    # The shape comparison broadcasts, so an input of lower rank passes it.
     # A rank check would be removed as always true, because the traced input
-    # has the signature's rank, so the element count is checked instead.
+    # has the signature's rank. So the element count catches extra
+    # dimensions other than trailing ones of size 1, which fail in the
+    # model, and the row dimensions are padded with -1 to the expected rank,
+    # which catches fewer dimensions, an empty 1-D input included.
     same_size = tf.equal(tf.size(tensor, out_type=tf.int64), shape[0] * int(np.prod(row_shape)))
     size_check = tf.debugging.Assert(same_size, data)
     with tf.control_dependencies([size_check]):
-        same_shape = tf.reduce_all(tf.equal(shape[1:], tf.constant(row_shape, tf.int64)))
+        padding = tf.fill([len(row_shape)], tf.constant(-1, tf.int64))
+        dimensions = tf.concat([shape[1:], padding], axis=0)[: len(row_shape)]
+        same_shape = tf.reduce_all(tf.equal(dimensions, tf.constant(row_shape, tf.int64)))
         shape_check = tf.debugging.Assert(same_shape, data)
     with tf.control_dependencies([shape_check]):
         return tf.identity(tensor)
@@ -194,7 +199,8 @@ def export_saved_model(
     offset = tf.constant(0.0 if scaler is None else scaler.min_, tf.float32)
 
     def serve(x):
-        x = _check_row_shape(x, row_shape, "x", f"in the order of {EXPORT_INFO_FILE}'s feature_names")
+        order = None if feature_names is None else f"in the order of {EXPORT_INFO_FILE}'s feature_names"
+        x = _check_row_shape(x, row_shape, "x", order)
         scores = dict(model.score_batch(x * scale + offset))
         scores["score"] = scores[primary_score]
         scores["is_anomaly"] = scores[primary_score] >= threshold_constant

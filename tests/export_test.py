@@ -140,3 +140,15 @@ def test_table_signature_rejects_wrong_widths(tmp_path):
         signature(numeric=numeric, categorical=tf.concat([categorical, categorical], axis=1))
     with pytest.raises(tf.errors.InvalidArgumentError, match=r"Invalid `numeric` and `categorical` inputs: expected the same number of rows"):
         signature(numeric=numeric, categorical=categorical[:1])
+
+
+def test_image_signature_rejects_wrong_shapes(tmp_path):
+    model, _ = build_model("bigan", "mnist", (28, 28, 1), seed=1)
+    path = export_saved_model(model, tmp_path / "model", "fm", 1.0)
+    signature = tf.saved_model.load(str(path)).signatures["serving_default"]
+
+    assert signature(x=tf.zeros((2, 28, 28, 1)))["score"].shape == (2,)
+    # The same number of values in fewer dimensions, and an empty 1-D input.
+    for shape in [(2, 28, 28), (2, 784), (0,)]:
+        with pytest.raises(tf.errors.InvalidArgumentError, match=r"Invalid `x` input: expected rows of shape \(28, 28, 1\)\. Got"):
+            signature(x=tf.zeros(shape))
