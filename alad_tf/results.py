@@ -1,5 +1,6 @@
 """Run folders, result CSVs, JSON summaries and test-metric summaries."""
 
+import glob
 import json
 import time
 from pathlib import Path
@@ -102,10 +103,8 @@ def resolve_run_dir(logdir, name, resume, settings=None):
     """
     base = Path(logdir).expanduser() / name
     free = free_path(base)
-    if resume and free != base:
-        # Earlier runs are base, base_2, … up to the first free suffix.
-        last = int(free.name.rsplit("_", 1)[1]) - 1
-        earlier = [base] + [base.with_name(f"{base.name}_{i}") for i in range(2, last + 1)]
+    if resume:
+        earlier = numbered_paths(base)
         with_checkpoint = [
             path for path in earlier
             if (path / "checkpoints" / "latest.weights.h5").exists()
@@ -138,15 +137,30 @@ def _same_settings(run_dir, settings):
     return True
 
 
-def free_path(path):
-    """Return `path`, or the first of `path_2`, `path_3`, … that does not exist."""
+def numbered_paths(path):
+    """Return `path` and its existing `path_2`, `path_3`, … siblings, in number order."""
     path = Path(path)
-    if not path.exists():
+    numbered = []
+    if path.parent.is_dir():
+        for sibling in path.parent.glob(f"{glob.escape(path.name)}_*"):
+            suffix = sibling.name[len(path.name) + 1:]
+            if suffix.isdigit() and int(suffix) >= 2:
+                numbered.append((int(suffix), sibling))
+    return ([path] if path.exists() else []) + [sibling for _, sibling in sorted(numbered)]
+
+
+def free_path(path):
+    """Return `path` if it does not exist, else `path_N` after the highest number in use.
+
+    A number freed by a removed folder is not reused, so a higher number
+    always means a later run.
+    """
+    path = Path(path)
+    existing = numbered_paths(path)
+    if not existing:
         return path
-    index = 2
-    while path.with_name(f"{path.name}_{index}").exists():
-        index += 1
-    return path.with_name(f"{path.name}_{index}")
+    last = existing[-1].name[len(path.name) + 1:]
+    return path.with_name(f"{path.name}_{int(last) + 1 if last else 2}")
 
 
 def write_run_results(run_dir, logdir, config, metrics, step):

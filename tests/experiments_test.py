@@ -101,6 +101,15 @@ def test_resume_skips_runs_of_another_table(tmp_path, monkeypatch):
     assert run_dir == tmp_path / "logs" / "rd3_3"
 
 
+def test_new_run_number_skips_removed_folders(tmp_path):
+    for folder in ("rd1", "rd1_3", "rd1_x", "rd10"):
+        (tmp_path / folder).mkdir()
+    # rd1_2 was removed: its number is not reused, so a higher number is a later run.
+    assert results.free_path(tmp_path / "rd1") == tmp_path / "rd1_4"
+    assert results.numbered_paths(tmp_path / "rd1") == [tmp_path / "rd1", tmp_path / "rd1_3"]
+    assert results.free_path(tmp_path / "rd2") == tmp_path / "rd2"
+
+
 def test_resume_skips_runs_of_another_degree(tmp_path):
     # --d is not in the folder name, so runs with d=1 and d=2 share it.
     for folder, degree in [("rd5", 1), ("rd5_2", 2)]:
