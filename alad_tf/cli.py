@@ -33,7 +33,8 @@ flags.DEFINE_integer(
     "Number of training epochs (full passes over the training rows). Default: the "
     "model's default for the dataset (kdd: 10; csv: about 40,000 training steps, "
     "10 to 1,000 epochs). 0 scores the untrained model. With --resume, the run's "
-    "--nb_epochs scores it again and a larger value trains on.",
+    "--nb_epochs scores it again and a larger value trains on, unless early stopping "
+    "ended the run.",
     lower_bound=0,
 )
 flags.DEFINE_integer(

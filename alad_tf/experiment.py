@@ -326,7 +326,11 @@ def run_experiment(config):
     config, splits, model, hyperparameters = prepare_experiment(config)
     primary = model.primary_score(config.m)
 
-    settings = {name: getattr(config, name) for name in SETTINGS_OUTSIDE_FOLDER_NAME}
+    # Scoring settings such as --threshold_percentile may change on resume.
+    settings = {
+        name: getattr(config, name) for name in SETTINGS_OUTSIDE_FOLDER_NAME
+        if name in RESUME_FLAGS
+    }
     run_dir, resumed = results.resolve_run_dir(
         config.logdir, results.run_folder_name(config), config.resume, settings
     )
