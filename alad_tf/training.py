@@ -575,18 +575,18 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
         folder = os.path.join(checkpoint_dir, EARLY_STOP_DIR)
         if not os.path.isdir(folder):
             return
-        kept = {f"epochs_{epochs}.json" for epochs in kept_epochs if epochs}
-        names = set()
+        kept_files = {f"epochs_{epochs}.json" for epochs in kept_epochs if epochs}
+        weights_files = set()
         for name in os.listdir(folder):
-            if name.startswith("epochs_") and name not in kept:
+            if name.startswith("epochs_") and name not in kept_files:
                 os.remove(os.path.join(folder, name))
-        for name in kept:
+        for name in kept_files:
             path = os.path.join(folder, name)
             if os.path.exists(path):
                 with open(path) as handle:
-                    names.add(json.load(handle)["weights"])
+                    weights_files.add(json.load(handle)["weights"])
         for name in os.listdir(folder):
-            if name.endswith(".npz") and name not in names:
+            if name.endswith(".npz") and name not in weights_files:
                 os.remove(os.path.join(folder, name))
 
     def restore_state(self, checkpoint_dir, epochs):
