@@ -129,7 +129,9 @@ class _TableEncoder:
             if self.fillna:
                 numeric = tf.where(tf.math.is_finite(numeric), numeric, self.medians)
             numeric = tf.cast(numeric * self.scales + self.offsets, tf.float32)
-        parts, unseen = [], tf.zeros_like(categorical[:, 0], tf.float32) if self.lookups else 0.0
+        # One count per row, also for a table without categorical columns.
+        rows = categorical if categorical is not None else numeric
+        parts, unseen = [], tf.zeros([tf.shape(rows)[0]], tf.float32)
         numeric_index = categorical_index = 0
         for column in self.columns:
             if column["kind"] == "numeric":

@@ -152,3 +152,19 @@ def test_image_signature_rejects_wrong_shapes(tmp_path):
     for shape in [(2, 28, 28), (2, 784), (0,)]:
         with pytest.raises(tf.errors.InvalidArgumentError, match=r"Invalid `x` input: expected rows of shape \(28, 28, 1\)\. Got"):
             signature(x=tf.zeros(shape))
+
+
+def test_numeric_table_counts_unseen_per_row(tmp_path):
+    import pandas as pd
+
+    from alad_tf.data.table import TablePreprocessor
+
+    train = pd.DataFrame({"bytes": [1.0, 2.0, 3.0], "rate": [0.1, 0.2, 0.3]})
+    preprocessor = TablePreprocessor.fit(train, [])
+    model, _ = build_model("alad", "csv", len(preprocessor.feature_names), seed=1)
+    path = export_saved_model(model, tmp_path / "model", "fm", 1.0, preprocessor=preprocessor)
+    loaded = tf.saved_model.load(str(path))
+
+    outputs = loaded.serve_table(tf.constant(np.ones((3, 2))))
+    assert outputs["unseen_categories"].shape == (3,)
+    assert outputs["score"].shape == (3,)
