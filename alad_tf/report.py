@@ -385,8 +385,13 @@ def build_report(logdir, output_path):
 
 
 def _is_report(path):
-    """Return whether the file at `path` starts with the title that `build_report` writes."""
+    """Return whether the file at `path` is empty or starts with the title that `build_report` writes.
+
+    An empty file, such as one from `mktemp`, holds nothing to lose.
+    """
     try:
+        if os.path.getsize(path) == 0:
+            return True
         with open(path, encoding="utf-8") as handle:
             return handle.readline().rstrip("\n") == REPORT_TITLE
     except (OSError, UnicodeDecodeError):

@@ -253,6 +253,9 @@ def test_report_groups_gan_and_baseline_runs(tmp_path):
     with pytest.raises(ValueError, match=r"Invalid --output .*results\.csv: the file exists and is not a report"):
         report.write_report(logdir, results_csv)
     assert results_csv.read_text() == "Method,F1 score\nfm,0.5\n"
+    empty = tmp_path / "out" / "empty.md"
+    empty.touch()
+    assert report.write_report(logdir, empty).replaced is True
 
     # /proc accepts no new folders, even for root.
     with pytest.raises(ValueError, match=r"Failed to write the report to /proc/alad_tf_report/report\.md: "):
