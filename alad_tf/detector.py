@@ -26,9 +26,9 @@ from sklearn.exceptions import NotFittedError
 from sklearn.preprocessing import MinMaxScaler
 
 from alad_tf import evaluation, export, results, training
-from alad_tf.tables import count_of
 from alad_tf.experiment import default_epochs
 from alad_tf.models import MODELS, build_model
+from alad_tf.tables import count_of
 
 # The networks and hyperparameters of `--dataset csv`.
 ARCHITECTURE = "csv"
@@ -97,6 +97,7 @@ def _check_degree(degree):
 def _first_columns(mask, count=10):
     """Return the indices of the first `count` columns where `mask` is true."""
     return sorted(set(np.nonzero(mask)[1].tolist()))[:count]
+
 
 class GANDetector(BaseEstimator):
     """Base of the PyOD-style detectors; use `ALADDetector` or `BiGANDetector`.
@@ -632,7 +633,8 @@ class ALADDetector(GANDetector):
         enable_dzz=False, degree=1,
     ):
         super().__init__(
-            contamination=contamination, score_name=score_name, epochs=epochs, batch_size=batch_size,
+            contamination=contamination, score_name=score_name, epochs=epochs,
+            batch_size=batch_size,
             learning_rate=learning_rate, scale=scale, random_state=random_state,
             verbose=verbose, logdir=logdir,
         )
@@ -669,7 +671,8 @@ class BiGANDetector(GANDetector):
         weight=0.1, degree=1,
     ):
         super().__init__(
-            contamination=contamination, score_name=score_name, epochs=epochs, batch_size=batch_size,
+            contamination=contamination, score_name=score_name, epochs=epochs,
+            batch_size=batch_size,
             learning_rate=learning_rate, scale=scale, random_state=random_state,
             verbose=verbose, logdir=logdir,
         )

@@ -185,15 +185,10 @@ def _check_resume_flags(run_dir, config):
         return
     saved = json.loads(saved_path.read_text())
 
-    def differs(name):
-        if name == "data_path":
-            return not results.same_path(saved[name], config.data_path)
-        return saved[name] != getattr(config, name)
-
     changed = [
         f"--{name} {saved[name]} (now {getattr(config, name)})"
         for name in RESUME_FLAGS
-        if name in saved and differs(name)
+        if name in saved and not results.same_setting(name, saved[name], getattr(config, name))
     ]
     if changed:
         raise ValueError(

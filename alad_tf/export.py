@@ -200,8 +200,9 @@ def export_saved_model(
     scale = tf.constant(1.0 if scaler is None else scaler.scale_, tf.float32)
     offset = tf.constant(0.0 if scaler is None else scaler.min_, tf.float32)
 
+    order = None if feature_names is None else f"in the order of {EXPORT_INFO_FILE}'s feature_names"
+
     def serve(x):
-        order = None if feature_names is None else f"in the order of {EXPORT_INFO_FILE}'s feature_names"
         x = _check_row_shape(x, row_shape, "x", order)
         scores = dict(model.score_batch(x * scale + offset))
         scores["score"] = scores[primary_score]

@@ -14,8 +14,8 @@ import os
 from pathlib import Path
 
 from alad_tf.tables import (
-    SETTINGS_OUTSIDE_FOLDER_NAME,
     METRIC_TITLES,
+    SETTINGS_OUTSIDE_FOLDER_NAME,
     SUMMARY_METRICS,
     THRESHOLD_TITLES,
     aggregate,
@@ -25,10 +25,10 @@ from alad_tf.tables import (
     metric_cells,
 )
 
-# Plot files of a run, by `alad_tf.plots.RUN_PLOTS` name, with their column titles.
 # First line of every report; `write_report` replaces only files that start with it.
 REPORT_TITLE = "# Results report"
 
+# Plot files of a run, by `alad_tf.plots.RUN_PLOTS` name, with their column titles.
 PLOT_TITLES = {
     "losses": "losses",
     "roc": "ROC",
@@ -387,7 +387,7 @@ def build_report(logdir, output_path):
 def _is_report(path):
     """Return whether the file at `path` is empty or starts with the title that `build_report` writes.
 
-    An empty file, such as one from `mktemp`, holds nothing to lose.
+    An empty file, such as one from `mktemp`, has nothing to lose.
     """
     try:
         if os.path.getsize(path) == 0:
@@ -404,8 +404,9 @@ def write_report(logdir, output=None):
     Args:
         logdir: Log folder to search for `summary.json` files, at any depth.
         output: Markdown file to write. Defaults to `report.md` in `logdir`.
-            An existing report is replaced, and `Report.replaced` is then
-            true. Any other existing file is kept, and `ValueError` raised.
+            An existing report or empty file is replaced, and
+            `Report.replaced` is then true. Any other existing file is kept,
+            and `ValueError` is raised.
 
     Returns:
         A `Report`.

@@ -116,6 +116,17 @@ def resolve_run_dir(logdir, name, resume, settings=None):
     return free, False
 
 
+def same_setting(name, saved, value):
+    """Return whether a setting recorded in a run's config.json equals `value`.
+
+    Paths are compared once resolved, and `value` after a JSON round trip,
+    which turns tuples into lists as in the saved file.
+    """
+    if name == "data_path":
+        return same_path(saved, value)
+    return saved == json.loads(json.dumps(value))
+
+
 def _same_settings(run_dir, settings):
     """Return whether a run folder's config.json records the values of `settings`.
 
@@ -125,28 +136,27 @@ def _same_settings(run_dir, settings):
     if not saved_path.exists():
         return True
     saved = json.loads(saved_path.read_text())
-    for name, value in settings.items():
-        if name not in saved:
-            continue
-        if name == "data_path":
-            if not same_path(saved[name], value):
-                return False
-        # A JSON round trip turns tuples into lists, as in the saved file.
-        elif saved[name] != json.loads(json.dumps(value)):
-            return False
-    return True
+    return all(
+        same_setting(name, saved[name], value)
+        for name, value in settings.items() if name in saved
+    )
 
 
-def numbered_paths(path):
-    """Return `path` and its existing `path_2`, `path_3`, … siblings, in number order."""
+def _numbered(path):
+    """Return `(number, folder)` pairs of `path` (number 1) and its `path_2`, `path_3`, …, in order."""
     path = Path(path)
-    numbered = []
+    numbered = [(1, path)] if path.exists() else []
     if path.parent.is_dir():
         for sibling in path.parent.glob(f"{glob.escape(path.name)}_*"):
             suffix = sibling.name[len(path.name) + 1:]
             if suffix.isdigit() and int(suffix) >= 2:
                 numbered.append((int(suffix), sibling))
-    return ([path] if path.exists() else []) + [sibling for _, sibling in sorted(numbered)]
+    return sorted(numbered)
+
+
+def numbered_paths(path):
+    """Return `path` and its existing `path_2`, `path_3`, … siblings, in number order."""
+    return [folder for _, folder in _numbered(path)]
 
 
 def free_path(path):
@@ -156,11 +166,10 @@ def free_path(path):
     always means a later run.
     """
     path = Path(path)
-    existing = numbered_paths(path)
-    if not existing:
+    numbered = _numbered(path)
+    if not numbered:
         return path
-    last = existing[-1].name[len(path.name) + 1:]
-    return path.with_name(f"{path.name}_{int(last) + 1 if last else 2}")
+    return path.with_name(f"{path.name}_{max(2, numbered[-1][0] + 1)}")
 
 
 def write_run_results(run_dir, logdir, config, metrics, step):

@@ -427,6 +427,14 @@ class ResumableTensorBoard(keras.callbacks.TensorBoard):
         self._global_train_batch = epochs * self.steps_per_epoch
 
 
+def _replace_file(path, write):
+    """Write a file with `write(handle)` and move it to `path` in one rename."""
+    partial = path + ".partial"
+    with open(partial, "wb") as handle:
+        write(handle)
+    os.replace(partial, path)
+
+
 # File in the checkpoint folder with the per-epoch logs of every epoch trained.
 HISTORY_FILE = "history.json"
 
@@ -459,10 +467,7 @@ class HistoryBackup(keras.callbacks.Callback):
             # file but before the checkpoint can leave behind.
             values[epoch:] = [float(value)]
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
-        partial = self.path + ".partial"
-        with open(partial, "w") as handle:
-            json.dump(self.history, handle)
-        os.replace(partial, self.path)
+        _replace_file(self.path, lambda handle: handle.write(json.dumps(self.history).encode()))
 
 
 def read_history(checkpoint_dir):
@@ -490,19 +495,13 @@ def read_early_stop_state(checkpoint_dir, epochs=None):
     """
     if epochs is None:
         epochs = checkpoint_epochs(checkpoint_dir)
+    if not epochs:
+        return None
     path = os.path.join(checkpoint_dir, EARLY_STOP_DIR, f"epochs_{epochs}.json")
-    if not epochs or not os.path.exists(path):
+    if not os.path.exists(path):
         return None
     with open(path) as handle:
         return json.load(handle)
-
-
-def _replace_file(path, write):
-    """Write a file with `write(handle)` and move it to `path` in one rename."""
-    partial = path + ".partial"
-    with open(partial, "wb") as handle:
-        write(handle)
-    os.replace(partial, path)
 
 
 class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
@@ -712,6 +711,8 @@ def train(
         state = read_early_stop_state(checkpoint_dir)
         if state is not None and state["stopped_epoch"]:
             # Early stopping ended this run, so a resume only restores its best weights.
+            # NOTE: config.json still records a larger --nb_epochs passed on resume, so
+            # the report lists the run with runs of that value.
             epochs = state["epochs"]
     backup = CheckpointBackup(
         checkpoint_dir, interval=checkpoint_interval, run_name=run_name, state=stopper

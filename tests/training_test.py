@@ -161,7 +161,7 @@ def test_early_stopping_state_survives_fallback(kdd_splits_with_validation, tmp_
     assert after["best"] <= before["best"]
 
 
-def test_resume_without_early_stopping_state_warns(kdd_splits_with_validation, tmp_path, caplog):
+def test_resume_warns_without_stop_state(kdd_splits_with_validation, tmp_path, caplog):
     splits = kdd_splits_with_validation
     for early_stop in (False, True):
         model, _ = build_model("alad", "kdd", 121, seed=6)
